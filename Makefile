@@ -1,0 +1,52 @@
+# Karte — the two commands a new user needs:
+#   make demo   install everything, migrate the embedded SpatiaLite DB, load the real fixtures,
+#               compute indicators and serve the app on http://127.0.0.1:8000
+#   make test   install everything and run the whole test suite
+# DATABASE_URL=postgis://... selects PostGIS instead of the embedded SpatiaLite file.
+
+SHELL := /bin/bash
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: demo test install system-deps system-deps-test venv migrate load serve clean benchmarks
+
+demo: install migrate load serve
+
+test: system-deps-test venv
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+install: system-deps venv
+
+system-deps:
+	@scripts/system-deps.sh base
+
+system-deps-test:
+	@scripts/system-deps.sh test
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(BIN)/python || "$$(scripts/find-python.sh)" -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+	@echo "venv: Karte and its Python dependencies installed in $(VENV)"
+
+migrate: venv
+	$(BIN)/python manage.py migrate --noinput
+
+load: venv
+	$(BIN)/python manage.py load_demo
+
+serve: venv
+	@echo "Karte is serving on http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+benchmarks: venv
+	$(BIN)/python benchmarks/interpolation.py
+	$(BIN)/python benchmarks/siting.py
+
+clean:
+	rm -rf var artifacts .pytest_cache

@@ -1,0 +1,1 @@
+"""Karte: district karte (地区カルテ) — the Django project and app."""
