@@ -1,16 +1,38 @@
-"""The demo: every fixture named in fixtures/manifest.json, loaded in order, then indicators."""
+"""The demo: every file listed in fixtures/manifest.json, loaded in order (idempotent)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from pathlib import Path
 
 from django.conf import settings
 
+from karte.importers import ImportSummary, run_load
 
-def load_demo() -> Iterator[str]:
-    manifest_path = settings.KARTE_FIXTURES_DIR / "manifest.json"
-    if not manifest_path.exists():
-        yield f"load_demo: {manifest_path} not found: no fixtures to load yet (the database is migrated and empty)."
-        return
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    yield f"load_demo: {len(manifest.get('loads', []))} fixture loads listed in {manifest_path.name}"
+
+def manifest_entries(manifest_path: Path | None = None) -> list[dict]:
+    path = Path(manifest_path or Path(settings.KARTE_FIXTURES_DIR) / "manifest.json")
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    return manifest["loads"] if isinstance(manifest, dict) else manifest
+
+
+def load_demo(stdout=None, manifest_path: Path | None = None) -> list[ImportSummary]:
+    """Load every manifest entry; write one line per load (and its notes) to ``stdout`` if given.
+    Loading again changes nothing (each importer upserts by natural key)."""
+    path = Path(manifest_path or Path(settings.KARTE_FIXTURES_DIR) / "manifest.json")
+    base = path.parent
+    entries = manifest_entries(path)
+    summaries = []
+    for entry in entries:
+        provenance = {k: entry[k] for k in ("source_name", "url", "licence", "attribution") if entry.get(k)}
+        summary = run_load(entry["source"], base / entry["path"], year=entry.get("year"), city=entry.get("city"),
+                           crs=entry.get("crs"), options=entry.get("options"), provenance=provenance)
+        summaries.append(summary)
+        if stdout is not None:
+            for line in summary.lines()[:1]:
+                stdout.write(line)
+    if stdout is not None:
+        created = sum(s.created for s in summaries)
+        updated = sum(s.updated for s in summaries)
+        stdout.write(f"load_demo: {len(summaries)} files from {path.name}: {created} rows created, {updated} updated "
+                     "(synthetic demo data, see fixtures/README.md)")
+    return summaries

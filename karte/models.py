@@ -377,3 +377,34 @@ class SitingRun(models.Model):
 
     def __str__(self) -> str:
         return f"siting {self.city} k={self.k} {self.walk_distance_m} m ({self.solver})"
+
+
+class CensusAreaCorrespondence(models.Model):
+    """How a small area of one census vintage maps onto the next (町名変更, 分割, 統合).
+
+    ``area_share`` is the share of the OLD area lying in the NEW one (1 for a rename), used to
+    carry an old vintage's figures over to the new areas (``loaders.census.harmonise_to_new_codes``).
+    """
+
+    class Relation(models.TextChoices):
+        RENAME = "rename", _("コード変更")
+        SPLIT = "split", _("分割")
+        MERGE = "merge", _("統合")
+
+    old_year = models.PositiveSmallIntegerField()
+    old_key_code = models.CharField(max_length=16)
+    new_year = models.PositiveSmallIntegerField()
+    new_key_code = models.CharField(max_length=16)
+    relation = models.CharField(max_length=8, choices=Relation.choices)
+    area_share = models.FloatField(default=1.0)
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("census area correspondence")
+        constraints = [
+            models.UniqueConstraint(fields=["old_year", "old_key_code", "new_year", "new_key_code"],
+                                    name="censusareacorrespondence_natural_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.old_key_code} ({self.old_year}) → {self.new_key_code} ({self.new_year})"

@@ -16,6 +16,15 @@ import os
 from pathlib import Path
 
 import dj_database_url
+
+# pyproj and pyogrio wheels bundle their own PROJ, SQLite and GDAL. When SpatiaLite (linked to
+# Debian's PROJ and SQLite) is loaded into the process first, the bundled copies loaded later
+# corrupt the heap and the interpreter aborts at exit (exit status 134). Loading the wheels'
+# libraries before any database connection makes the order safe; tests/test_foundation.py checks it.
+import pyogrio  # noqa: E402,F401  (order matters, see above)
+import pyproj  # noqa: E402,F401
+# rasterio's wheel brings a third GDAL/PROJ: opening a GeoTIFF after SpatiaLite loaded segfaults.
+import rasterio  # noqa: E402,F401
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent

@@ -117,3 +117,21 @@ def test_distance_in_metres_same_on_both_backends(small_city):
     assert near == {"inside_near", "inside_far"}
     wider = set(Resource.objects.filter(location__distance_lte=(centre, D(m=530))).values_list("name", flat=True))
     assert wider == {"inside_near", "inside_far", "outside_close"}
+
+
+def test_process_with_spatialite_and_geo_wheels_exits_cleanly(tmp_path):
+    """SpatiaLite and the pyproj/pyogrio wheels each bring a PROJ and a SQLite; loaded in the wrong
+    order the interpreter aborts at exit (status 134). settings.py fixes the order."""
+    script = (
+        "import django, os; django.setup()\n"
+        "from django.core.management import call_command; call_command('migrate', verbosity=0)\n"
+        "from karte.models import District; District.objects.count()\n"
+        "import geopandas, pyproj, rasterio; pyproj.Transformer.from_crs(6668, 6677)\n"
+        "print('finished')\n"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "karte.settings",
+           "DATABASE_URL": f"spatialite:///{tmp_path / 'exit.sqlite3'}"}
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                            cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "finished" in result.stdout

@@ -1,0 +1,213 @@
+"""The shared importer: read with a pure loader, then persist in ONE transaction with a Dataset
+provenance record (SHA-256 of the file), upserting by natural key so that loading the same file
+twice changes nothing. ``dry_run`` runs everything and rolls the transaction back."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import shapely
+from django.contrib.gis.geos import GEOSGeometry
+from django.db import transaction
+
+from karte.models import STORAGE_SRID, City, Dataset, Ward
+from loaders.boundaries import city_of_ward
+from loaders.common import sha256_of
+from loaders.errors import LoaderError, Report
+
+
+class PersistError(LoaderError):
+    """A problem found while persisting (e.g. the city is not loaded yet)."""
+
+
+@dataclass
+class ImportSummary:
+    source: str
+    path: Path
+    dry_run: bool
+    dataset_id: int | None = None
+    dataset_reused: bool = False
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    counts: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # model → (created, updated, unchanged)
+    messages: list[str] = field(default_factory=list)
+    facts: dict = field(default_factory=dict)
+
+    def add(self, label: str, counts: tuple[int, int, int]) -> None:
+        self.counts[label] = counts
+        self.created += counts[0]
+        self.updated += counts[1]
+        self.unchanged += counts[2]
+
+    def lines(self) -> list[str]:
+        verb = ("would create", "would update") if self.dry_run else ("created", "updated")
+        parts = ", ".join(f"{label}: {verb[0]} {c}, {verb[1]} {u}, unchanged {n}" for label, (c, u, n) in self.counts.items())
+        head = f"load {self.source} {self.path.name}{' (dry run: nothing written)' if self.dry_run else ''}: {parts}"
+        if self.dataset_id and not self.dry_run:
+            head += f" [dataset {self.dataset_id}{', same file as before' if self.dataset_reused else ''}]"
+        return [head, *(f"  {m}" for m in self.messages)]
+
+
+def to_geos(geom, srid: int = STORAGE_SRID) -> GEOSGeometry:
+    return GEOSGeometry(memoryview(shapely.to_wkb(geom)), srid=srid)
+
+
+def from_geos(geom: GEOSGeometry):
+    return shapely.from_wkb(bytes(geom.wkb))
+
+
+def _differs(old: Any, new: Any) -> bool:
+    if isinstance(new, GEOSGeometry) or isinstance(old, GEOSGeometry):
+        if old is None or new is None:
+            return old is not new
+        return not old.equals_exact(new, 1e-9)
+    if isinstance(new, float) or isinstance(old, float):
+        if old is None or new is None:
+            return not (old is None and new is None)
+        if math.isnan(float(new)) and math.isnan(float(old)):
+            return False
+        return abs(float(old) - float(new)) > 1e-9 * max(1.0, abs(float(new)))
+    return old != new
+
+
+def upsert(model, rows: list[dict], key_fields: tuple[str, ...], existing_qs, dataset: Dataset | None,
+           *, report_path: Path | None = None) -> tuple[int, int, int]:
+    """Create missing rows, update changed ones, leave identical ones alone (idempotence)."""
+    if not rows:
+        return 0, 0, 0
+    value_fields = [f for f in rows[0] if f not in key_fields]
+    has_dataset = dataset is not None and any(f.name == "dataset" for f in model._meta.fields)
+    seen: set = set()
+    for row in rows:
+        key = tuple(row[k] for k in key_fields)
+        if key in seen:
+            raise PersistError(f"duplicate {model.__name__} key {key}", path=report_path)
+        seen.add(key)
+    existing = {tuple(r[k] for k in key_fields): r for r in existing_qs.values("id", *key_fields, *value_fields)}
+    to_create, to_update = [], []
+    for row in rows:
+        old = existing.get(tuple(row[k] for k in key_fields))
+        extra = {"dataset_id": dataset.id} if has_dataset else {}
+        if old is None:
+            to_create.append(model(**row, **extra))
+        elif any(_differs(old[f], row[f]) for f in value_fields):
+            to_update.append(model(id=old["id"], **row, **extra))
+    model.objects.bulk_create(to_create, batch_size=500)
+    update_fields = value_fields + (["dataset"] if has_dataset else [])
+    geometric = any(isinstance(v, GEOSGeometry) for v in rows[0].values())
+    if geometric:
+        for obj in to_update:  # bulk_update's CASE expressions are unreliable for geometry on SpatiaLite
+            obj.save(update_fields=update_fields)
+    else:
+        model.objects.bulk_update(to_update, update_fields, batch_size=500)
+    return len(to_create), len(to_update), len(rows) - len(to_create) - len(to_update)
+
+
+class BaseImporter:
+    """Subclasses set ``source``, ``dataset_kind``, ``default_source_name`` and implement
+    ``read()`` (pure loader call, may raise LoaderError; no DB writes) and ``persist(dataset, data,
+    summary)``."""
+
+    source: ClassVar[str]
+    dataset_kind: ClassVar[str]
+    default_source_name: ClassVar[str]
+    needs_year: ClassVar[bool] = False
+
+    def __init__(self, path: Path | str, *, year: int | None = None, city: str | None = None, crs=None,
+                 dry_run: bool = False, options: dict | None = None, provenance: dict | None = None):
+        self.path = Path(path)
+        self.year = int(year) if year else None
+        self.city_code = str(city) if city else None
+        self.crs = crs
+        self.dry_run = dry_run
+        self.options = dict(options or {})
+        self.provenance = dict(provenance or {})
+        self.report: Report | None = None
+
+    # --- to implement
+    def read(self) -> Any:
+        raise NotImplementedError
+
+    def persist(self, dataset: Dataset, data: Any, summary: ImportSummary) -> None:
+        raise NotImplementedError
+
+    def vintage(self, data: Any) -> int | None:
+        return self.year
+
+    # --- shared
+    def city(self, required: bool = True) -> City | None:
+        if self.city_code:
+            city = City.objects.filter(code=self.city_code).first()
+            if city is None and required:
+                raise PersistError(f"city {self.city_code} is not in the database: load its wards (n03) first",
+                                   path=self.path)
+            return city
+        cities = list(City.objects.all()[:2])
+        if len(cities) == 1:
+            return cities[0]
+        if required:
+            raise PersistError("give --city CODE (" + ("no city loaded yet: load n03 first" if not cities
+                                                      else "several cities are loaded") + ")", path=self.path)
+        return None
+
+    def city_extent(self):
+        city = self.city(required=False)
+        if city is not None and city.geom is not None:
+            return from_geos(city.geom)
+        return None
+
+    def ward_codes_of(self, city_code: str) -> set[str]:
+        codes = set(Ward.objects.filter(city__code=city_code).values_list("code", flat=True))
+        return codes | {city_code}
+
+    def in_city(self, code: str, city_code: str) -> bool:
+        return code == city_code or city_of_ward(code) == city_code
+
+    def run(self) -> ImportSummary:
+        if not self.path.exists():
+            raise LoaderError("file not found", path=self.path)
+        if self.needs_year and not self.year:
+            raise LoaderError("this source needs --year (the file does not say which year it describes)",
+                              path=self.path)
+        checksum = sha256_of(self.path)
+        data = self.read()  # every format problem surfaces here, before any write
+        summary = ImportSummary(self.source, self.path, self.dry_run)
+        if self.report is not None:
+            summary.messages += [str(issue) for issue in self.report.issues]
+            summary.facts.update(self.report.facts)
+        with transaction.atomic():
+            vintage = self.vintage(data)
+            source_name = self.provenance.get("source_name") or self.default_source_name
+            dataset = Dataset.objects.filter(kind=self.dataset_kind, source_name=source_name, checksum=checksum).first()
+            summary.dataset_reused = dataset is not None
+            if dataset is None:
+                dataset = Dataset.objects.create(
+                    kind=self.dataset_kind, source_name=source_name, url=self.provenance.get("url", ""),
+                    licence=self.provenance.get("licence", ""), attribution=self.provenance.get("attribution", ""),
+                    vintage=vintage, file_name=self.path.name, checksum=checksum)
+            self.persist(dataset, data, summary)
+            if not summary.dataset_reused:
+                dataset.row_count = summary.created + summary.updated + summary.unchanged
+                dataset.rows_created, dataset.rows_updated = summary.created, summary.updated
+                dataset.notes = {"issues": summary.messages[:200], "facts": _jsonable(summary.facts),
+                                 "options": _jsonable(self.options), "crs_given": str(self.crs or "")}
+                dataset.save()
+            summary.dataset_id = dataset.id
+            if self.dry_run:
+                transaction.set_rollback(True)
+        return summary
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)
