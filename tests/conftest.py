@@ -27,3 +27,22 @@ def pytest_report_header(config) -> str:
     url = os.environ.get("DATABASE_URL", "")
     backend = "PostGIS" if url.startswith(("postgis", "postgres")) else "SpatiaLite (embedded)"
     return f"Karte database backend: {backend}"
+
+
+@pytest.fixture(scope="module")
+def demo_db(django_db_setup, django_db_blocker):
+    """The fixture city loaded (every manifest entry) and its indicators computed, committed to the
+    test database for one test module and flushed after it, so modules that test loading itself
+    still start from an empty database. Use it with ``db`` (not ``transactional_db``, whose flush
+    would empty it mid-module)."""
+    from django.core.management import call_command
+
+    from karte.compute import compute_all
+    from karte.demo import load_demo
+
+    with django_db_blocker.unblock():
+        load_demo()
+        summary = compute_all()
+    yield summary
+    with django_db_blocker.unblock():
+        call_command("flush", interactive=False, verbosity=0)

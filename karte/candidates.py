@@ -1,0 +1,53 @@
+"""Score every candidate resource of a city as a future まちのひろば and store CandidateSite rows.
+
+Each candidate is scored on its own (:func:`spatial.siting.score_candidates`): the elderly within
+walking distance (straight line, metres in the city's projected CRS) who are not yet within walking
+distance of an existing gathering place, with elderly living alone weighted extra. Idempotent: one row
+per (resource, walk distance), updated in place; rows of that distance for resources of the city that
+are no longer candidates (kind changed, resource removed) are deleted.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.db.models import Q
+
+from karte import frames
+from karte.models import CandidateSite, City
+from karte.siting import load_inputs, resolve_city, validate_kinds
+from spatial.siting import ALONE_WEIGHT, score_candidates
+
+
+def score_all_candidates(city: City | str, walk_distance_m: float = 500, kinds: Iterable[str] | None = None,
+                         year: int | None = None, alone_weight: float = ALONE_WEIGHT) -> int:
+    """Fill CandidateSite rows for every resource of ``kinds`` in ``city``; returns the number of rows."""
+    city = resolve_city(city)
+    kinds = validate_kinds(kinds)
+    inputs = load_inputs(city, year)
+    candidates = frames.resources_frame(city, kinds)
+    scores = score_candidates(inputs.demand, candidates, inputs.existing, walk_distance_m,
+                              alone_weight=alone_weight, crs_metric=city.projected_srid)
+    distance = int(round(walk_distance_m))
+    method = (f"elderly (65+, census {inputs.year}) within {distance} m straight line (EPSG:{city.projected_srid}) "
+              f"not yet within {distance} m of a gathering place; score = 65+ + {alone_weight:g} × 65+ alone; "
+              f"{inputs.placement} demand points; {inputs.unknown_areas} areas with 65+ suppressed (weight 0)")[:300]
+    rows = [
+        CandidateSite(
+            resource_id=int(resource_id), walk_distance_m=distance, score=float(row.score),
+            elderly_reached=float(row.elderly_reached), elderly_alone_reached=float(row.elderly_alone_reached),
+            uncovered_elderly_reached=float(row.uncovered_elderly_reached), method=method,
+        )
+        for resource_id, row in zip(candidates["id"], scores.itertuples())
+    ]
+    with transaction.atomic():
+        # frames.resources_frame also lists resources loaded without a city link, so those are ours too.
+        CandidateSite.objects.filter(Q(resource__city=city) | Q(resource__city__isnull=True),
+                                     walk_distance_m=distance).exclude(
+            resource_id__in=[r.resource_id for r in rows]).delete()
+        CandidateSite.objects.bulk_create(
+            rows, batch_size=500, update_conflicts=True, unique_fields=["resource", "walk_distance_m"],
+            update_fields=["score", "elderly_reached", "elderly_alone_reached", "uncovered_elderly_reached",
+                           "method", "computed_at"],
+        )
+    return len(rows)

@@ -1,0 +1,157 @@
+"""Database → GeoDataFrames: the one bridge through which spatial work reads the database.
+
+Every frame comes in the storage CRS, JGD2011 geographic (EPSG:6668, lon/lat degrees); the spatial
+core reprojects to the city's ``projected_srid`` (EPSG:6677 for Kawasaki) for metric work.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+from django.db.models import Q
+
+from karte.models import STORAGE_SRID, CensusArea, CensusFigure, City, District, RasterLayer, Resource, Ward
+
+
+def resolve_city(city: City | str | None = None) -> City:
+    """A City from an instance, a JIS code, or None (the only / first loaded city)."""
+    if isinstance(city, City):
+        return city
+    if city is None:
+        found = City.objects.order_by("code").first()
+        if found is None:
+            raise City.DoesNotExist("no city is loaded yet: run `python manage.py load_demo` first")
+        return found
+    try:
+        return City.objects.get(code=str(city))
+    except City.DoesNotExist:
+        known = ", ".join(City.objects.values_list("code", flat=True)) or "none"
+        raise City.DoesNotExist(f"no city with JIS code {city!r} (loaded: {known})") from None
+
+
+def _geometries(values: Iterable) -> list:
+    return [None if g is None else shapely.from_wkb(bytes(g.wkb)) for g in values]
+
+
+def _frame(rows: list[dict], geometry_key: str = "geom") -> gpd.GeoDataFrame:
+    data = pd.DataFrame(rows)
+    if data.empty:
+        return gpd.GeoDataFrame(data, geometry=[], crs=STORAGE_SRID)
+    geometry = _geometries(data.pop(geometry_key))
+    return gpd.GeoDataFrame(data, geometry=geometry, crs=STORAGE_SRID)
+
+
+def ward_codes(city: City | str | None = None) -> list[str]:
+    """The JIS codes of the city's wards (5 digits)."""
+    return list(Ward.objects.filter(city=resolve_city(city)).values_list("code", flat=True))
+
+
+def districts_frame(city: City | str | None = None) -> gpd.GeoDataFrame:
+    """School districts: ``code, name_ja, name_romaji, ward_code, ward_name_ja, dataset_id, geometry``
+    (EPSG:6668), ordered by code."""
+    city = resolve_city(city)
+    rows = list(
+        District.objects.filter(city=city).order_by("code").values(
+            "id", "code", "name_ja", "name_romaji", "ward__code", "ward__name_ja", "dataset_id", "geom",
+        )
+    )
+    for row in rows:
+        row["ward_code"] = row.pop("ward__code")
+        row["ward_name_ja"] = row.pop("ward__name_ja")
+    frame = _frame(rows)
+    if frame.empty:
+        return gpd.GeoDataFrame(
+            columns=["id", "code", "name_ja", "name_romaji", "ward_code", "ward_name_ja", "dataset_id"],
+            geometry=[], crs=STORAGE_SRID,
+        )
+    return frame
+
+
+def wards_frame(city: City | str | None = None) -> gpd.GeoDataFrame:
+    """Wards: ``code, name_ja, geometry`` (EPSG:6668; geometry may be None when not loaded)."""
+    rows = list(Ward.objects.filter(city=resolve_city(city)).order_by("code").values("code", "name_ja", "geom"))
+    if not rows:
+        return gpd.GeoDataFrame(columns=["code", "name_ja"], geometry=[], crs=STORAGE_SRID)
+    return _frame(rows)
+
+
+def _census_area_codes(city: City) -> list[str]:
+    return [city.code, *ward_codes(city)]
+
+
+def census_areas_frame(city: City | str | None = None, year: int | None = None) -> gpd.GeoDataFrame:
+    """Census small areas of one census year: ``key_code, name_ja, city_code`` (ward JIS code),
+    ``hcode``, ``area_m2``, ``census_year``, ``dataset_id``, geometry (EPSG:6668). Without ``year``:
+    the latest census year loaded."""
+    city = resolve_city(city)
+    areas = CensusArea.objects.filter(city_code__in=_census_area_codes(city))
+    if year is None:
+        year = areas.order_by("-census_year").values_list("census_year", flat=True).first()
+    rows = list(
+        areas.filter(census_year=year).order_by("key_code").values(
+            "key_code", "name_ja", "city_code", "hcode", "area_m2", "census_year", "dataset_id", "geom",
+        )
+    )
+    if not rows:
+        return gpd.GeoDataFrame(
+            columns=["key_code", "name_ja", "city_code", "hcode", "area_m2", "census_year", "dataset_id"],
+            geometry=[], crs=STORAGE_SRID,
+        )
+    return _frame(rows)
+
+
+def census_years(city: City | str | None = None) -> list[int]:
+    """Census years with small areas loaded for the city, ascending."""
+    city = resolve_city(city)
+    return sorted(set(
+        CensusArea.objects.filter(city_code__in=_census_area_codes(city)).values_list("census_year", flat=True)
+    ))
+
+
+def census_figures_frame(
+    city: City | str | None = None, year: int | None = None, variables: Iterable[str] | None = None
+) -> pd.DataFrame:
+    """Tidy census figures: ``key_code, variable, value, status, merged_into, dataset_id`` for the
+    city's small areas of ``year`` (latest loaded without it). Suppressed cells have value NaN."""
+    city = resolve_city(city)
+    keys = CensusArea.objects.filter(city_code__in=_census_area_codes(city))
+    if year is None:
+        year = keys.order_by("-census_year").values_list("census_year", flat=True).first()
+    keys = keys.filter(census_year=year).values_list("key_code", flat=True)
+    figures = CensusFigure.objects.filter(census_year=year, key_code__in=list(keys))
+    if variables is not None:
+        figures = figures.filter(variable__in=list(variables))
+    columns = ["key_code", "variable", "value", "status", "merged_into", "dataset_id"]
+    frame = pd.DataFrame(list(figures.values_list(*columns)), columns=columns)
+    frame["value"] = pd.to_numeric(frame["value"], errors="coerce").astype(float)
+    return frame
+
+
+def resources_frame(city: City | str | None = None, kinds: Iterable[str] | None = None) -> gpd.GeoDataFrame:
+    """Resources: ``id, kind, name, address, is_public, area_m2, district_code, dataset_id, source_key``,
+    geometry = the resource's location point (EPSG:6668)."""
+    city = resolve_city(city)
+    # Resources loaded without a city link are kept: the spatial core locates them in districts.
+    resources = Resource.objects.filter(Q(city=city) | Q(city__isnull=True))
+    if kinds is not None:
+        resources = resources.filter(kind__in=[str(k) for k in kinds])
+    rows = list(resources.order_by("id").values(
+        "id", "kind", "name", "address", "is_public", "area_m2", "district__code", "dataset_id", "source_key",
+        "location",
+    ))
+    for row in rows:
+        row["district_code"] = row.pop("district__code")
+    if not rows:
+        return gpd.GeoDataFrame(
+            columns=["id", "kind", "name", "address", "is_public", "area_m2", "district_code", "dataset_id",
+                     "source_key"],
+            geometry=[], crs=STORAGE_SRID,
+        )
+    return _frame(rows, geometry_key="location")
+
+
+def raster_layer(kind: str) -> RasterLayer | None:
+    """The most recently loaded raster layer of a kind (``hazard``, ``population`` …), or None."""
+    return RasterLayer.objects.filter(kind=kind).order_by("-id").first()

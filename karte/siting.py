@@ -1,0 +1,238 @@
+"""ひろば siting as a service: read the database into GeoDataFrames, call :mod:`spatial.siting`, and
+persist a :class:`~karte.models.SitingRun`.
+
+Demand is the latest census year's 65+ and 65+ living alone per small area (or the year asked for),
+placed by :func:`spatial.demand.demand_points`, dasymetrically where a population layer exists: at
+population-raster cells (a ``RasterLayer`` of kind population); else over the pieces of each small area
+cut by the 地域メッシュ統計 cells (``AreaStatistic`` ``pop_total`` by mesh code), each piece weighted
+by the cell's population density × the piece's area; else at each area's representative point, split
+by school district where an area straddles two. An area with no populated piece falls back to its
+representative point. Suppressed counts are unknown and
+weigh nothing in the optimisation; the run's ``method`` says how many areas that concerns.
+Existing gathering places (``GATHERING_PLACE_KINDS``) anywhere in the city count, also across a
+ward boundary: people near the boundary walk to the neighbouring ward.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+from django.conf import settings
+from django.db import transaction
+
+from karte import frames
+from karte.models import (
+    GATHERING_PLACE_KINDS, AreaStatistic, CensusArea, CensusFigure, City, RasterLayer, Resource, ResourceKind, SitingRun, Ward,
+)
+from spatial.demand import ELDERLY_ALONE_VARIABLE, ELDERLY_VARIABLE, POPULATION_VARIABLE, demand_points
+from spatial.siting import ALONE_WEIGHT, choose_sites
+
+logger = logging.getLogger(__name__)
+
+# Resources that could become a new ひろば: every kind not already a gathering place, except "other".
+DEFAULT_CANDIDATE_KINDS: tuple[str, ...] = tuple(
+    kind.value for kind in ResourceKind if kind not in GATHERING_PLACE_KINDS and kind != ResourceKind.OTHER
+)
+WEB_SRID = 4326
+
+
+class SitingInputError(ValueError):
+    """The database lacks what a siting run needs (city, ward, census year, kinds)."""
+
+
+@dataclass
+class Inputs:
+    """What a siting run reads from the database, as frames in EPSG:6668 (storage CRS)."""
+
+    city: City
+    year: int
+    demand: gpd.GeoDataFrame
+    existing: gpd.GeoDataFrame
+    placement: str
+    unknown_areas: int
+
+
+def resolve_city(city: City | str | int) -> City:
+    if isinstance(city, City):
+        return city
+    try:
+        return City.objects.get(code=str(city))
+    except City.DoesNotExist:
+        raise SitingInputError(f"no city with JIS code {city!r}") from None
+
+
+def resolve_ward(city: City, ward: Ward | str | int | None) -> Ward | None:
+    if ward is None or isinstance(ward, Ward):
+        return ward
+    try:
+        return Ward.objects.get(code=str(ward), city=city)
+    except Ward.DoesNotExist:
+        raise SitingInputError(f"no ward with JIS code {ward!r} in {city.code} {city.name_ja}") from None
+
+
+def validate_kinds(kinds: Iterable[str] | None) -> list[str]:
+    chosen = list(kinds) if kinds else list(DEFAULT_CANDIDATE_KINDS)
+    unknown = sorted(set(chosen) - set(ResourceKind.values))
+    if unknown:
+        raise SitingInputError(f"unknown resource kind(s) {unknown}; known: {sorted(ResourceKind.values)}")
+    return chosen
+
+
+def _shapely(geometry) -> shapely.Geometry:
+    return shapely.from_wkb(bytes(geometry.wkb))
+
+
+def _area_codes(city: City) -> list[str]:
+    return [city.code, *frames.ward_codes(city)]
+
+
+def latest_census_year(city: City) -> int:
+    year = (CensusFigure.objects.filter(variable=ELDERLY_VARIABLE,
+                                        key_code__in=CensusArea.objects.filter(city_code__in=_area_codes(city))
+                                        .values("key_code"))
+            .order_by("-census_year").values_list("census_year", flat=True).first())
+    if year is None:
+        raise SitingInputError(f"no census figures ({ELDERLY_VARIABLE}) for the small areas of {city.code} {city.name_ja}")
+    return int(year)
+
+
+def _population_raster() -> tuple[Path | None, str]:
+    """The population raster for dasymetric demand, if one is loaded and its file is present."""
+    layer = frames.raster_layer(RasterLayer.Kind.POPULATION)
+    if layer is None:
+        return None, "centroid"
+    relative = Path(layer.path)
+    options = [relative] if relative.is_absolute() else [
+        Path(settings.KARTE_RASTER_DIR) / relative, Path(settings.KARTE_FIXTURES_DIR) / relative,
+    ]
+    path = next((option for option in options if option.exists()), None)
+    if path is None:
+        logger.warning("population raster %s: file %s missing; demand falls back to representative points",
+                       layer.name, layer.path)
+        return None, "centroid"
+    return path, f"raster {layer.name}"
+
+
+def _mesh_population(year: int, crs_metric: int) -> tuple[gpd.GeoDataFrame | None, str]:
+    """地域メッシュ統計 population cells (AreaStatistic ``pop_total`` keyed by mesh code) as polygons with
+    ``density`` (persons per m² in ``crs_metric``), for the census year or else the latest one."""
+    from loaders.mesh import MESH_LEVELS, mesh_polygons
+
+    rows = AreaStatistic.objects.filter(variable=POPULATION_VARIABLE, value__gt=0, area_code__regex=r"^[0-9]{8,11}$")
+    years = sorted(set(rows.values_list("year", flat=True)))
+    if not years:
+        return None, ""
+    chosen_year = year if year in years else years[-1]
+    cells = pd.DataFrame(list(rows.filter(year=chosen_year).values_list("area_code", "value")),
+                         columns=["mesh_code", "population"])
+    # One mesh level only: the finest loaded.
+    level = max(len(code) for code in cells["mesh_code"] if len(code) in MESH_LEVELS)
+    cells = cells[cells["mesh_code"].str.len() == level]
+    # jismesh calls the removed np.asscalar when given one code, so a lone cell is asked for twice.
+    codes = list(cells["mesh_code"]) * (2 if len(cells) == 1 else 1)
+    polygons = mesh_polygons(codes, crs=6668).iloc[:len(cells)].to_crs(crs_metric)
+    polygons["density"] = cells["population"].to_numpy(dtype=float) / polygons.geometry.area.to_numpy()
+    return polygons, f"mesh {chosen_year} ({level}-digit)"
+
+
+def load_inputs(city: City | str, year: int | None = None, with_districts: bool = True) -> Inputs:
+    """Demand points and existing gathering places of ``city`` for census ``year`` (latest if None).
+
+    With ``with_districts`` (default) every point carries its school district, and without a
+    population layer areas straddling districts are split by area share, as ``karte.compute`` does
+    for the walk_coverage indicators.
+    """
+    city = resolve_city(city)
+    year = year or latest_census_year(city)
+    areas = frames.census_areas_frame(city, year)
+    if len(areas) == 0:
+        raise SitingInputError(f"no census small areas of {year} for {city.code} {city.name_ja}")
+    figures = frames.census_figures_frame(
+        city, year, variables=[ELDERLY_VARIABLE, ELDERLY_ALONE_VARIABLE, POPULATION_VARIABLE])
+    raster, placement = _population_raster()
+    mesh = None
+    if raster is None:
+        mesh, mesh_label = _mesh_population(year, city.projected_srid)
+        placement = mesh_label or placement
+    districts = frames.districts_frame(city) if with_districts else None
+    demand = demand_points(areas, figures, districts=districts if districts is not None and len(districts) else None,
+                           population_raster=raster, residential=mesh,
+                           residential_weight_column="density" if mesh is not None else None,
+                           crs_metric=city.projected_srid)
+    unknown_areas = int(demand.loc[~demand["elderly_known"], "key_code"].nunique())
+    existing = frames.resources_frame(city, sorted(GATHERING_PLACE_KINDS))
+    # Keep the ward code of each point for ward runs.
+    code_by_key = dict(zip(areas["key_code"].astype(str), areas["city_code"].astype(str))) \
+        if "city_code" in areas.columns else {}
+    demand["ward_code"] = demand["key_code"].map(code_by_key)
+    return Inputs(city=city, year=year, demand=demand, existing=existing, placement=placement,
+                  unknown_areas=unknown_areas)
+
+
+def _demand_in_ward(demand: gpd.GeoDataFrame, ward: Ward) -> pd.Series:
+    """Demand points of ``ward``: by their census area's ward code where known, else by location."""
+    codes = demand["ward_code"]
+    if codes.eq(ward.code).any():
+        return codes.eq(ward.code)
+    if ward.geom is not None:
+        return demand.geometry.within(_shapely(ward.geom))
+    raise SitingInputError(f"ward {ward.code} has neither census small areas nor a boundary to select by")
+
+
+def run_siting(city: City | str, ward: Ward | str | None = None, kinds: Iterable[str] | None = None,
+               walk_distance_m: float = 500, k: int = 5, solver: str = "greedy", year: int | None = None,
+               alone_weight: float = ALONE_WEIGHT) -> SitingRun:
+    """Choose up to ``k`` candidate sites of ``kinds`` (in ``ward`` if given) and save the run.
+
+    ``walk_distance_m`` is a straight-line distance in metres in the city's projected CRS.
+    ``chosen`` of the saved run lists, in the order chosen, ``{resource_id, name, kind, address,
+    newly_covered (weighted persons), elderly, elderly_alone (persons newly within reach), lon, lat
+    (EPSG:4326)}``.
+    """
+    city = resolve_city(city)
+    ward = resolve_ward(city, ward)
+    kinds = validate_kinds(kinds)
+    if k < 1:
+        raise SitingInputError(f"k must be at least 1, got {k}")
+    if solver not in ("greedy", "exact"):
+        raise SitingInputError(f"solver must be 'greedy' or 'exact', got {solver!r}")
+    inputs = load_inputs(city, year)
+    demand = inputs.demand
+    candidates = frames.resources_frame(city, kinds)
+    if ward is not None:
+        demand = demand[_demand_in_ward(demand, ward).to_numpy()]
+        if ward.geom is not None:
+            candidates = candidates[candidates.geometry.within(_shapely(ward.geom)).to_numpy()]
+        else:
+            candidates = candidates[candidates["id"].isin(
+                list(Resource.objects.filter(district__ward=ward).values_list("id", flat=True)))]
+    result = choose_sites(demand, candidates, k, walk_distance_m, solver=solver, existing=inputs.existing,
+                          alone_weight=alone_weight, crs_metric=city.projected_srid, id_column="id")
+    by_id = candidates.set_index("id")
+    web = by_id.geometry.to_crs(WEB_SRID) if len(by_id) else by_id.geometry
+    chosen = []
+    for resource_id, gain, elderly, alone in zip(result.chosen, result.newly_covered, result.chosen_elderly,
+                                                 result.chosen_alone):
+        point = web.loc[resource_id]
+        chosen.append({
+            "resource_id": int(resource_id), "name": by_id.at[resource_id, "name"], "kind": by_id.at[resource_id, "kind"],
+            "address": by_id.at[resource_id, "address"] or "",
+            "newly_covered": round(gain, 3), "elderly": round(elderly, 3), "elderly_alone": round(alone, 3),
+            "lon": round(point.x, 7), "lat": round(point.y, 7),
+        })
+    scope = f"{ward.name_ja} ({ward.code})" if ward else f"{city.name_ja} ({city.code})"
+    method = (f"{result.method}; census {inputs.year}, {inputs.placement} points, {scope}; "
+              f"{len(candidates)} candidates; {inputs.unknown_areas} areas with 65+ suppressed (weight 0)")
+    with transaction.atomic():
+        run = SitingRun.objects.create(
+            city=city, ward=ward, candidate_kinds=kinds, walk_distance_m=int(round(walk_distance_m)), k=k,
+            solver=solver, demand_total=result.demand_total, covered_before=result.covered_before,
+            covered_after=result.covered_after, gap=result.gap, chosen=chosen, runtime_s=result.runtime_s,
+            method=method[:300],
+        )
+    return run
