@@ -1,0 +1,1 @@
+"""Karte's read-only JSON/GeoJSON HTTP API under ``/api/`` (plain Django views; see docs/export.md)."""

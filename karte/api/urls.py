@@ -1,0 +1,15 @@
+"""Routes of the read-only API; the names are a contract with the map front end (docs/export.md)."""
+from django.urls import path
+
+from . import views
+
+app_name = "api"
+urlpatterns = [
+    path("districts/", views.districts_list, name="districts"),
+    path("districts/<str:code>/", views.district_detail, name="district"),
+    path("resources/", views.resources_list, name="resources"),
+    path("candidates/", views.candidates_list, name="candidates"),
+    path("siting/<int:run_id>/", views.siting_detail, name="siting"),
+    path("indicators/", views.indicators_view, name="indicators"),
+    path("openapi.json", views.openapi_json, name="openapi"),
+]

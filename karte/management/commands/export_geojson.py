@@ -1,0 +1,48 @@
+"""Export a layer (districts, resources, candidate sites, siting result) as GeoJSON, CSV or GeoPackage."""
+from django.core.management.base import BaseCommand, CommandError
+
+from karte.export import FORMATS, LAYERS, export_layer
+from karte.geojson import ExportParameterError
+
+
+def _codes(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    codes = [part.strip() for part in text.split(",") if part.strip()]
+    return codes or None
+
+
+class Command(BaseCommand):
+    help = (
+        "Export districts/resources/candidates/sites as RFC 7946 GeoJSON (WGS84), CSV (UTF-8, no "
+        "geometry) or GeoPackage, with a <file>.meta.json provenance sidecar. See docs/export.md."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--what", required=True, choices=LAYERS)
+        parser.add_argument("--out", required=True, help="output file")
+        parser.add_argument("--format", default="geojson", choices=FORMATS, dest="fmt")
+        parser.add_argument("--bom", action="store_true", help="CSV: start with a UTF-8 BOM (Excel in Japan)")
+        parser.add_argument("--city", help="city JIS code, e.g. 14130")
+        parser.add_argument("--ward", help="ward JIS code, e.g. 14131")
+        parser.add_argument("--indicators", help="districts: comma-separated indicator codes")
+        parser.add_argument("--year", type=int, help="districts: indicator year (default: latest)")
+        parser.add_argument("--simplify", type=float, help="districts: simplification tolerance in metres")
+        parser.add_argument("--kind", help="resources: comma-separated resource kinds")
+        parser.add_argument("--walk-distance", type=int, help="candidates: walking distance in metres")
+        parser.add_argument("--run", type=int, help="sites: SitingRun id (default: the latest run)")
+
+    def handle(self, *args, **options):
+        try:
+            result = export_layer(
+                options["what"], options["out"], fmt=options["fmt"], bom=options["bom"],
+                city=options["city"], ward=options["ward"], indicators=_codes(options["indicators"]),
+                year=options["year"], simplify_m=options["simplify"], kinds=_codes(options["kind"]),
+                walk_distance_m=options["walk_distance"], run_id=options["run"],
+            )
+        except ExportParameterError as error:
+            raise CommandError(f"--{error.parameter.replace('_', '-')}: {error.message}") from error
+        self.stdout.write(
+            f"export_geojson: {result.feature_count} {result.layer} → {result.path} ({result.format}); "
+            f"provenance in {result.metadata_path}"
+        )
