@@ -1,0 +1,76 @@
+"""A4 PDFs of district karte, one district or a whole ward (with a cover page listing its districts)."""
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+
+from django.template.loader import render_to_string
+from django.utils import timezone
+from weasyprint import HTML
+
+from karte.models import District, Ward
+
+from .maps import district_map_png
+from .report import DistrictReport, district_report
+
+
+@dataclass
+class KartePage:
+    report: DistrictReport
+    map_src: str
+    pyramid_svg: str
+
+
+def _pyramid_svg(report: DistrictReport) -> str:
+    if report.pyramid is None:
+        return ""
+    from karte.pyramid import population_pyramid_svg  # shared with the district page
+
+    return population_pyramid_svg(
+        report.pyramid.male, report.pyramid.female, title=f"{report.pyramid.year}年（人）"
+    )
+
+
+def _page(district: District) -> KartePage:
+    report = district_report(district)
+    resources = [r for _, items in report.resources_by_kind for r in items]
+    png = district_map_png(district, resources, [c.resource for c in report.candidates])
+    return KartePage(
+        report=report,
+        map_src="data:image/png;base64," + base64.b64encode(png).decode("ascii"),
+        pyramid_svg=_pyramid_svg(report),
+    )
+
+
+def render_karte_pdf(districts: list[District], ward: Ward | None = None) -> bytes:
+    """Renders the karte of ``districts`` as one A4 PDF; with ``ward``, a cover page lists them."""
+    pages = [_page(d) for d in districts]
+    title = f"{ward.name_ja} 地区カルテ" if ward else f"{districts[0].name_ja} 地区カルテ"
+    html = render_to_string(
+        "karte/print/karte.html",
+        {"pages": pages, "ward": ward, "title": title, "printed_on": timezone.localdate()},
+    )
+    return HTML(string=html).write_pdf()
+
+
+def district_pdf(district: District) -> bytes:
+    return render_karte_pdf([district])
+
+
+def ward_pdf(ward: Ward) -> bytes:
+    districts = list(District.objects.filter(ward=ward).select_related("city", "ward").order_by("code"))
+    if not districts:
+        raise ValueError(f"ward {ward.code} {ward.name_ja} has no districts to print")
+    return render_karte_pdf(districts, ward=ward)
+
+
+def pdf_filename(district: District | None = None, ward: Ward | None = None) -> str:
+    """A file name a facilitator recognises, e.g. ``karte_14131_川崎区.pdf``."""
+    date = timezone.localdate().strftime("%Y%m%d")
+    if district is not None:
+        return f"karte_{district.code}_{district.name_ja}_{date}.pdf"
+    assert ward is not None
+    return f"karte_{ward.code}_{ward.name_ja}_{date}.pdf"
+
+
+__all__ = ["district_pdf", "ward_pdf", "render_karte_pdf", "pdf_filename"]

@@ -1,0 +1,176 @@
+"""What a printed karte shows, gathered from the database: indicator rows with district / ward /
+city values and rank, resources by kind, top candidate sites, and the sources of every figure."""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db.models import Q
+
+from karte.pyramid import AGE_BANDS
+from karte.templatetags.karte_tags import display_digits
+from karte.models import CandidateSite, Dataset, District, IndicatorValue, Resource, ResourceKind
+
+# The headline indicators of a karte, in the order a facilitator reads them.
+KARTE_INDICATORS = (
+    "pop_total", "pop_65_plus", "ageing_rate", "old_old_share", "child_share", "dependency_ratio",
+    "ageing_rate_2040", "households_elderly_alone", "elderly_alone_share", "apartment_share",
+    "isolation_index", "walk_coverage", "walk_coverage_alone", "resources_per_1000_elderly",
+    "park_area_per_capita", "vacant_house_density", "vacant_houses_per_100_households", "hazard_area_share",
+)
+
+
+@dataclass
+class IndicatorRow:
+    code: str
+    label: str
+    unit: str
+    district: float | None
+    ward: float | None
+    city: float | None
+    rank: int | None
+    rank_of: int
+    year: int
+    method: str
+    uncertain_share: float | None
+    dataset_ids: list[int] = field(default_factory=list)
+    source_numbers: list[int] | None = None  # filled by a page that numbers its sources
+
+    @property
+    def uncertain(self) -> bool:
+        """More than 5 % of the value rests on suppressed or imputed census cells."""
+        return bool(self.uncertain_share and self.uncertain_share > 0.05)
+
+    @property
+    def digits(self) -> int:
+        return display_digits(self.unit, self.district, self.ward, self.city)
+
+
+@dataclass
+class Pyramid:
+    """Population by 5-year band and sex, as interpolated to the district (persons)."""
+
+    year: int
+    male: dict[str, float]
+    female: dict[str, float]
+
+
+@dataclass
+class DistrictReport:
+    district: District
+    rows: list[IndicatorRow]
+    resources_by_kind: list[tuple[str, list[Resource]]]
+    candidates: list[CandidateSite]
+    sources: list[Dataset] = field(default_factory=list)
+    years: list[int] = field(default_factory=list)
+    pyramid: Pyramid | None = None
+
+
+def district_pyramid(district: District) -> Pyramid | None:
+    """The district's latest population by band and sex (``pop_m_<band>``/``pop_f_<band>``), or None."""
+    values = IndicatorValue.objects.filter(
+        Q(indicator__startswith="pop_m_") | Q(indicator__startswith="pop_f_"),
+        tier=IndicatorValue.Tier.DISTRICT, area_code=district.code,
+    )
+    years = sorted(set(values.values_list("year", flat=True)))
+    if not years:
+        return None
+    male: dict[str, float] = {}
+    female: dict[str, float] = {}
+    for indicator, value in values.filter(year=years[-1]).values_list("indicator", "value"):
+        sex, band = indicator[4], indicator[6:]
+        if band in AGE_BANDS or band.endswith("_plus"):  # the pyramid draws an open top band (75_plus)
+            (male if sex == "m" else female)[band] = value
+    return Pyramid(year=years[-1], male=male, female=female)
+
+
+def _label_and_unit(code: str, fallback_unit: str) -> tuple[str, str]:
+    from spatial.indicators import INDICATORS  # the registry of the spatial core
+
+    spec = INDICATORS.get(code)
+    if spec is None:
+        return code, fallback_unit
+    return spec.label_ja, spec.unit or fallback_unit
+
+
+def indicator_rows(
+    district: District, *, label: Callable[[str], str] | None = None
+) -> tuple[list[IndicatorRow], list[int]]:
+    """The karte's headline indicators for ``district`` with its ward's and city's values (latest
+    year of each), rank and provenance; shared by the district page and the printed karte.
+    ``label`` names an indicator (default: the registry's Japanese label)."""
+    values = IndicatorValue.objects.filter(
+        Q(tier=IndicatorValue.Tier.DISTRICT, area_code=district.code)
+        | Q(tier=IndicatorValue.Tier.WARD, area_code=district.ward.code if district.ward else "-")
+        | Q(tier=IndicatorValue.Tier.CITY, area_code=district.city.code),
+        indicator__in=KARTE_INDICATORS,
+    ).defer("inputs")
+    # The latest year for each (tier, indicator).
+    latest: dict[tuple[str, str], IndicatorValue] = {}
+    for value in values.order_by("year"):
+        latest[(value.tier, value.indicator)] = value
+    district_count = District.objects.filter(city=district.city).count()
+    rows: list[IndicatorRow] = []
+    years: set[int] = set()
+    shown: list[int] = []
+    for code in KARTE_INDICATORS:
+        own = latest.get(("district", code))
+        if own is None:
+            continue
+        label_ja, unit = _label_and_unit(code, own.unit)
+        ward = latest.get(("ward", code))
+        city = latest.get(("city", code))
+        rows.append(IndicatorRow(
+            code=code, label=label(code) if label else label_ja, unit=unit, district=own.value,
+            ward=ward.value if ward else None, city=city.value if city else None,
+            rank=own.rank, rank_of=district_count, year=own.year, method=own.method,
+            uncertain_share=own.uncertain_share,
+        ))
+        years.add(own.year)
+        shown.append(own.pk)
+    # Provenance of the district's own figures only: one query, not every tier's JSON.
+    inputs_of = dict(IndicatorValue.objects.filter(pk__in=shown).values_list("pk", "inputs"))
+    for row, pk in zip(rows, shown):
+        row.dataset_ids = sorted(_dataset_ids(inputs_of.get(pk)))
+    return rows, sorted(years)
+
+
+def district_report(district: District, *, top_candidates: int = 5, walk_distance_m: int = 500) -> DistrictReport:
+    rows, years = indicator_rows(district)
+    dataset_ids: set[int] = {i for row in rows for i in row.dataset_ids}
+
+    resources = Resource.objects.filter(Q(district=district) | Q(district__isnull=True, location__within=district.geom))
+    grouped: dict[str, list[Resource]] = defaultdict(list)
+    for resource in resources.order_by("kind", "name"):
+        grouped[resource.kind].append(resource)
+        if resource.dataset_id:
+            dataset_ids.add(resource.dataset_id)
+    kind_order = [kind for kind in ResourceKind.values if kind in grouped]
+    candidates = list(
+        CandidateSite.objects.filter(resource__in=resources, walk_distance_m=walk_distance_m).select_related("resource").order_by("-score")[:top_candidates]
+    )
+    if district.dataset_id:
+        dataset_ids.add(district.dataset_id)
+    return DistrictReport(
+        district=district,
+        rows=rows,
+        resources_by_kind=[(ResourceKind(kind).label, grouped[kind]) for kind in kind_order],
+        candidates=candidates,
+        sources=list(Dataset.objects.filter(pk__in=dataset_ids).order_by("kind", "source_name")),
+        years=sorted(years),
+        pyramid=district_pyramid(district),
+    )
+
+
+def _dataset_ids(inputs) -> set[int]:
+    """Dataset ids named in an IndicatorValue's ``inputs`` (a list, or a dict with ``datasets``)."""
+    if isinstance(inputs, dict):
+        inputs = inputs.get("datasets", inputs.get("dataset_ids", []))
+    ids: set[int] = set()
+    for item in inputs or []:
+        if isinstance(item, int):
+            ids.add(item)
+        elif isinstance(item, dict) and isinstance(item.get("id"), int):
+            ids.add(item["id"])
+    return ids
