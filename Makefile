@@ -1,5 +1,5 @@
 # Karte — the two commands a new user needs:
-#   make demo   install everything, migrate the embedded SpatiaLite DB, load the real fixtures,
+#   make demo   install everything, migrate the embedded SpatiaLite DB, load the demo fixtures,
 #               compute indicators and serve the app on http://127.0.0.1:8000
 #   make test   install everything and run the whole test suite
 # DATABASE_URL=postgis://... selects PostGIS instead of the embedded SpatiaLite file.
@@ -39,6 +39,7 @@ migrate: venv
 
 load: venv
 	$(BIN)/python manage.py load_demo
+	$(BIN)/python manage.py compute_indicators
 
 serve: venv
 	@echo "Karte is serving on http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
@@ -47,6 +48,7 @@ serve: venv
 benchmarks: venv
 	$(BIN)/python benchmarks/interpolation.py
 	$(BIN)/python benchmarks/siting.py
+	$(BIN)/python benchmarks/print_speed.py
 
 clean:
 	rm -rf var artifacts .pytest_cache

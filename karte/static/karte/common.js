@@ -1,0 +1,51 @@
+/* Shared by the map pages: the basemap, number formatting and resource markers. */
+(function (global) {
+  "use strict";
+
+  function readConfig(id) {
+    const node = document.getElementById(id);
+    return node ? JSON.parse(node.textContent) : {};
+  }
+
+  function numberFormatter(language, digits) {
+    const nf = new Intl.NumberFormat(language === "en" ? "en-GB" : "ja-JP", {
+      maximumFractionDigits: digits, minimumFractionDigits: digits,
+    });
+    return (value) => (value === null || value === undefined || !Number.isFinite(value) ? "—" : nf.format(value));
+  }
+
+  function withUnit(text, unit) {
+    if (text === "—" || !unit) return text;
+    return ["%", "人", "件"].includes(unit) ? text + unit : text + "\u2009" + unit;
+  }
+
+  function escapeHtml(text) {
+    return String(text === null || text === undefined ? "" : text).replace(/[&<>"']/g, (c) => (
+      { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+  }
+
+  // The basemap is optional: with KARTE_TILES=none, or offline, the data layers still draw on
+  // the plain background and nothing waits for tiles.
+  function addBasemap(map, tiles) {
+    if (!tiles) {
+      map.getContainer().classList.add("no-basemap");
+      return null;
+    }
+    return L.tileLayer(tiles.url, { attribution: tiles.attribution, maxZoom: tiles.max_zoom || 18 }).addTo(map);
+  }
+
+  function kindIcon(kind, extraClass) {
+    return L.divIcon({
+      className: "kind-icon " + (extraClass || ""),
+      html: '<span style="background:' + kind.colour + '">' + escapeHtml(kind.glyph) + "</span>",
+      iconSize: [22, 22], iconAnchor: [11, 11], popupAnchor: [0, -10],
+    });
+  }
+
+  function resourcePopup(props, strings) {
+    return "<strong>" + escapeHtml(props.name || "—") + "</strong><br>" + escapeHtml(props.kind_label_ja || props.kind)
+      + (props.address ? "<br>" + escapeHtml(strings.address) + ": " + escapeHtml(props.address) : "");
+  }
+
+  global.KarteCommon = { readConfig, numberFormatter, withUnit, escapeHtml, addBasemap, kindIcon, resourcePopup };
+})(window);
