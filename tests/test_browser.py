@@ -115,6 +115,18 @@ def _wait_for_map(page, selector: str = "#map") -> None:
     page.wait_for_selector(f"{selector}[data-ready='1']", timeout=15000)
 
 
+def _open_karte_from_popup(page, code: str) -> None:
+    """Follow the open popup's link to the district's karte.
+
+    The link is activated from the keyboard (focus + Enter), as a keyboard user would: a mouse
+    click aims at coordinates, and the map may still be panning the popup into view, so a click
+    can land on the map instead and close the popup (seen once in CI)."""
+    link = page.locator(".leaflet-popup-content .popup-link")
+    assert link.get_attribute("href").endswith(f"/districts/{code}/")
+    link.press("Enter")
+    page.wait_for_url(f"**/districts/{code}/", wait_until="domcontentloaded", timeout=60000)
+
+
 def test_map_draws_one_polygon_per_district_and_switching_indicator_recolours(offline, sample, settings, artifacts_dir):
     settings.KARTE_TILES = "none"
     browser = offline()
@@ -181,9 +193,7 @@ def test_clicking_a_district_opens_its_karte_with_the_stored_ageing_rate(offline
     assert "幸区" in text and "市" in text  # the ward's and the city's values are labelled
     page.wait_for_timeout(600)  # let the map pan the popup into view before the screenshot
     page.screenshot(path=str(artifacts_dir / "map_popup.png"))
-    with page.expect_navigation():
-        page.click(".popup-link")
-    assert page.url.endswith("/districts/1413202/")
+    _open_karte_from_popup(page, "1413202")
     assert "南河原地区" in page.inner_text("#district-name")
     stored = IndicatorValue.objects.get(tier="district", area_code="1413202", indicator="ageing_rate", year=2020)
     shown = page.inner_text("tr[data-indicator='ageing_rate'] td.district-value")
@@ -323,8 +333,7 @@ def test_demo_city_map_karte_and_siting(offline, transactional_db, settings, art
     page.select_option("#indicator-select", "ageing_rate")
     page.click(f"path.karte-district[data-code='{top.area_code}']")
     page.wait_for_selector(".leaflet-popup-content")
-    with page.expect_navigation():
-        page.click(".popup-link")
+    _open_karte_from_popup(page, top.area_code)
     name = District.objects.get(code=top.area_code).name_ja
     assert name in page.inner_text("#district-name")
     shown = page.inner_text("tr[data-indicator='ageing_rate'] td.district-value")
