@@ -41,6 +41,11 @@ def _csv_env(name: str, default: str = "") -> list[str]:
 
 
 if PRODUCTION:
+    # Hashed, compressed file names after ``manage.py collectstatic`` (far-future caching).
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
     SECRET_KEY = os.environ.get("SECRET_KEY", "")
     if not SECRET_KEY:
         raise ImproperlyConfigured(
@@ -70,6 +75,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files (Leaflet, the pages' JS/CSS) are served by the app itself in every mode, so a
+    # deployment needs no separate web server for them and the pages stay offline-capable.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -136,8 +144,10 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 MEDIA_ROOT = VAR_DIR / "media"
+# Outside production WhiteNoise serves straight from the apps' static/ folders (no collectstatic).
+WHITENOISE_USE_FINDERS = not PRODUCTION
 
 # Karte's own settings.
 KARTE_TILES = os.environ.get("KARTE_TILES", "gsi")

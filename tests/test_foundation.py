@@ -51,6 +51,38 @@ def test_production_check_deploy_is_clean():
     assert "no issues" in result.stdout
 
 
+def test_production_serves_collected_static_files(tmp_path):
+    """In production the app serves Leaflet and its own JS/CSS itself (WhiteNoise) from
+    ``collectstatic``'s output, under hashed names, so a deployment needs no CDN and no extra server."""
+    env = {
+        "KARTE_MODE": "production", "SECRET_KEY": "s" * 60, "ALLOWED_HOSTS": "karte.example.jp",
+        "STATIC_ROOT": str(tmp_path / "static"),
+    }
+    collected = _run_manage("collectstatic", "--noinput", env_extra=env)
+    assert collected.returncode == 0, collected.stderr
+    script = (
+        "import django; django.setup()\n"
+        "from django.templatetags.static import static\n"
+        "from django.test import Client\n"
+        "client = Client(HTTP_HOST='karte.example.jp')\n"
+        "for path in ['vendor/leaflet-1.9.4/leaflet.js', 'karte/map.js']:\n"
+        "    url = static(path)\n"
+        "    response = client.get(url, secure=True)\n"
+        "    body = b''.join(response.streaming_content) if response.streaming else response.content\n"
+        "    print(url, response.status_code, response.headers.get('Cache-Control'), len(body), sep='\\t')\n"
+    )
+    result = _run_manage("shell", "-c", script, env_extra=env)
+    assert result.returncode == 0, result.stderr
+    lines = [line.split("\t") for line in result.stdout.splitlines() if line.startswith("/static/")]
+    assert len(lines) == 2
+    for url, status, cache_control, size in lines:
+        assert status == "200", url
+        assert int(size) > 1000, url
+        # hashed name (leaflet.<hash>.js) and a far-future cache header
+        assert url.startswith("/static/") and url.count(".") >= 2, url
+        assert "max-age=315360000" in cache_control, url
+
+
 def test_unknown_mode_is_refused():
     result = _run_manage("check", env_extra={"KARTE_MODE": "staging"})
     assert result.returncode != 0
