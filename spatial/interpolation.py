@@ -7,9 +7,10 @@ Kawasaki); pass GeoDataFrames already in that CRS or give ``crs_metric`` to repr
 Method
 ------
 1. **Overlap table** (:func:`overlap_table`). An STRtree over the source polygons is queried with the
-   target polygons (``predicate="intersects"``); for every candidate pair the overlap area (m²) is
-   computed with shapely 2's vectorised ``intersection``/``area``. Pairs whose source is wholly
-   covered by the (prepared) target skip the intersection: their overlap is the source's own area.
+   target polygons (bounding boxes, then ``intersects`` on prepared targets); for every candidate
+   pair the overlap area (m²) is computed with shapely 2's vectorised ``intersection``/``area``.
+   Pairs whose source is wholly covered by the target skip the intersection (their overlap is the
+   source's own area), and so do pairs that only touch; the predicates run in threads.
    The result is a sparse ``n_source × n_target`` matrix ``A`` (scipy CSR, float64).
 2. **Dasymetric mass** (optional). Instead of area, each overlap piece can weigh by what lies in it:
    the sum of a raster (e.g. population mesh, residential-land share) over the piece, each cell
@@ -173,10 +174,13 @@ def overlap_table(
     if threads is None:
         threads = min(os.cpu_count() or 1, 8)
     tree = shapely.STRtree(src)
-    target_pos, source_pos = tree.query(tgt, predicate="intersects")
-    order = np.lexsort((source_pos, target_pos))  # grouped by target (the query already is; be sure)
+    # Bounding-box candidates first, then the exact ``intersects`` on prepared targets, in chunks
+    # on threads (``STRtree.query`` with a predicate would run it in one thread).
+    target_pos, source_pos = tree.query(tgt)
+    order = np.lexsort((source_pos, target_pos))  # grouped by target
     target_pos = target_pos[order].astype(np.int64)
     source_pos = source_pos[order].astype(np.int64)
+    shapely.prepare(tgt)
 
     # Prepared targets make the predicates cheap. Three kinds of candidate pairs:
     # 1. the target covers the source (only possible when its bounding box holds the source's):
@@ -185,10 +189,11 @@ def overlap_table(
     #    the overlap is 0 — every candidate intersects, so ``touches`` means "interiors disjoint".
     #    For a source inside another district this is decided once per pair of districts;
     # 3. the rest (a district boundary cuts the source): vectorised ``intersection`` + ``area``.
-    shapely.prepare(tgt)
-    area = np.zeros(len(source_pos), dtype=np.float64)
-    pieces = np.empty(len(source_pos), dtype=object) if keep_pieces else None
     try:
+        hits = _pairwise(shapely.intersects, tgt[target_pos], src[source_pos], _chunks(target_pos, threads))
+        target_pos, source_pos = target_pos[hits], source_pos[hits]
+        area = np.zeros(len(source_pos), dtype=np.float64)
+        pieces = np.empty(len(source_pos), dtype=object) if keep_pieces else None
         src_bounds = shapely.bounds(src)[source_pos]
         tgt_bounds = shapely.bounds(tgt)[target_pos]
         may_cover = np.nonzero(
@@ -203,6 +208,16 @@ def overlap_table(
                                            src[source_pos[may_cover]], _chunks(target_pos[may_cover], threads))
             undecided = may_cover[~covered[may_cover]]
             if len(undecided):
+                # A source whose interior point lies outside the target is not covered by it: one
+                # point-in-polygon test instead of a full ``covers`` (which is slow where the two
+                # share stretches of boundary, as neighbouring small areas and districts do).
+                needed = np.unique(source_pos[undecided])
+                interior_point = np.empty(len(src), dtype=object)
+                interior_point[needed] = shapely.point_on_surface(src[needed])
+                may_be_covered = _pairwise(shapely.intersects, tgt[target_pos[undecided]],
+                                           interior_point[source_pos[undecided]], _chunks(target_pos[undecided], threads))
+                undecided = undecided[may_be_covered]
+            if len(undecided):
                 covered[undecided] = _pairwise(shapely.covers, tgt[target_pos[undecided]], src[source_pos[undecided]],
                                                _chunks(target_pos[undecided], threads))
         area[covered] = shapely.area(src[source_pos[covered]])
@@ -216,7 +231,9 @@ def overlap_table(
         inside_other = covering[source_pos[rest]] >= 0
         neighbour, rest = rest[inside_other], rest[~inside_other]
         if len(neighbour):
-            pair_keys = covering[source_pos[neighbour]] * len(tgt) + target_pos[neighbour]
+            # ``touches`` is symmetric: decide each unordered pair of districts once.
+            home, other = covering[source_pos[neighbour]], target_pos[neighbour]
+            pair_keys = np.minimum(home, other) * len(tgt) + np.maximum(home, other)
             unique_keys = np.unique(pair_keys)
             first, second = unique_keys // len(tgt), unique_keys % len(tgt)
             districts_touch = _pairwise(shapely.touches, tgt[first], tgt[second], _chunks(first, threads))
