@@ -148,6 +148,7 @@ STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 MEDIA_ROOT = VAR_DIR / "media"
 # Outside production WhiteNoise serves straight from the apps' static/ folders (no collectstatic).
 WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = not PRODUCTION  # and no collected STATIC_ROOT is expected there
 
 # Karte's own settings.
 KARTE_TILES = os.environ.get("KARTE_TILES", "gsi")

@@ -296,7 +296,9 @@ def read_osm_export(path: Path | str, *, crs=None, extent=None, tolerance_m: flo
     if any(isinstance(t, dict) for t in nested):
         # osmtogeojson without flat properties: {"type": "node", "id": 1, "tags": {...}}.
         tags = pd.DataFrame([t if isinstance(t, dict) else {} for t in nested], index=gdf.index)
-        gdf = gdf.drop(columns=[c for c in ("tags",) if c in gdf]).join(tags, rsuffix="_tag")
+        gdf = gdf.drop(columns=[c for c in ("tags",) if c in gdf])
+        tags = tags.rename(columns={c: f"{c}_tag" for c in tags.columns if c in gdf.columns})
+        gdf = gdf.join(tags)
         ids = [i if isinstance(i, str) and "/" in i else
                f"{(f.get('properties') or {}).get('type', 'node')}/{(f.get('properties') or {}).get('id', i)}"
                for i, f in zip(ids, doc.get("features", []))]
