@@ -10,7 +10,7 @@ from urllib.parse import unquote
 import pytest
 from django.core.management import CommandError, call_command
 
-from karte.models import District, IndicatorValue, Ward
+from karte.models import District, IndicatorValue, ResourceKind, Ward
 
 pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils missing (make test installs it)")
 
@@ -73,6 +73,24 @@ def test_district_pdf_page_one_renders_to_png(db, district_pdf_path, artifacts_d
     subprocess.run(["pdftoppm", "-png", "-r", "110", "-f", "1", "-l", "1", str(pdf), str(prefix)], check=True)
     png = next(artifacts_dir.glob("karte_district_page*.png"))
     assert png.stat().st_size > 30_000  # a page with a map, a table and a pyramid, not a blank sheet
+
+
+def test_pdf_is_japanese_even_when_the_request_was_in_english(db, demo_db, tmp_path):
+    """A facilitator who browses in English still prints the Japanese karte: resource kinds in the
+    list (and the map legend) are the Japanese labels, not the English translations."""
+    from django.utils import translation
+
+    from karte.printing.pdf import district_pdf
+
+    district = District.objects.filter(resources__kind=ResourceKind.PARK).distinct().first()
+    assert district is not None
+    with translation.override("en"):
+        assert str(ResourceKind.PARK.label) == "Park"  # the English catalogue is active
+        pdf = tmp_path / "english_request.pdf"
+        pdf.write_bytes(district_pdf(district))
+    text = _text(pdf)
+    assert "公園（" in text
+    assert "Park（" not in text
 
 
 def test_ward_pdf_has_a_cover_and_every_district(db, demo_db, tmp_path, artifacts_dir):

@@ -5,7 +5,7 @@ import base64
 from dataclasses import dataclass
 
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 from weasyprint import HTML
 
 from karte.models import District, Ward
@@ -43,13 +43,17 @@ def _page(district: District) -> KartePage:
 
 
 def render_karte_pdf(districts: list[District], ward: Ward | None = None) -> bytes:
-    """Renders the karte of ``districts`` as one A4 PDF; with ``ward``, a cover page lists them."""
-    pages = [_page(d) for d in districts]
-    title = f"{ward.name_ja} 地区カルテ" if ward else f"{districts[0].name_ja} 地区カルテ"
-    html = render_to_string(
-        "karte/print/karte.html",
-        {"pages": pages, "ward": ward, "title": title, "printed_on": timezone.localdate()},
-    )
+    """Renders the karte of ``districts`` as one A4 PDF; with ``ward``, a cover page lists them.
+
+    The printed karte is a Japanese document for the workshop table, whatever language the
+    requesting page was in, so labels (resource kinds, map legend) are rendered in Japanese."""
+    with translation.override("ja"):
+        pages = [_page(d) for d in districts]
+        title = f"{ward.name_ja} 地区カルテ" if ward else f"{districts[0].name_ja} 地区カルテ"
+        html = render_to_string(
+            "karte/print/karte.html",
+            {"pages": pages, "ward": ward, "title": title, "printed_on": timezone.localdate()},
+        )
     return HTML(string=html).write_pdf()
 
 
