@@ -15,7 +15,7 @@ def manifest_entries(manifest_path: Path | None = None) -> list[dict]:
     return manifest["loads"] if isinstance(manifest, dict) else manifest
 
 
-def load_demo(stdout=None, manifest_path: Path | None = None) -> list[ImportSummary]:
+def load_demo(stdout=None, manifest_path: Path | None = None, show_progress: bool = False) -> list[ImportSummary]:
     """Load every manifest entry; write one line per load (and its notes) to ``stdout`` if given.
     Loading again changes nothing (each importer upserts by natural key)."""
     path = Path(manifest_path or Path(settings.KARTE_FIXTURES_DIR) / "manifest.json")
@@ -25,7 +25,8 @@ def load_demo(stdout=None, manifest_path: Path | None = None) -> list[ImportSumm
     for entry in entries:
         provenance = {k: entry[k] for k in ("source_name", "url", "licence", "attribution") if entry.get(k)}
         summary = run_load(entry["source"], base / entry["path"], year=entry.get("year"), city=entry.get("city"),
-                           crs=entry.get("crs"), options=entry.get("options"), provenance=provenance)
+                           crs=entry.get("crs"), options=entry.get("options"), provenance=provenance,
+                           show_progress=show_progress)
         summaries.append(summary)
         if stdout is not None:
             for line in summary.lines()[:1]:

@@ -15,6 +15,7 @@ from django.core.management.base import CommandError
 from django.test import override_settings
 
 from karte.demo import load_demo, manifest_entries
+from karte.importers import progress, run_load
 from karte.models import (AreaStatistic, CensusArea, CensusAreaCorrespondence, CensusFigure, City, Dataset, District,
                           RasterLayer, Resource, Ward)
 from loaders.census import read_census_table
@@ -278,3 +279,31 @@ def test_second_vintage_adds_a_year(loaded, db, capsys):
     expected = len(read_census_table(POP_2015).figures)
     assert CensusFigure.objects.filter(census_year=2015).count() == expected
     assert sorted(CensusFigure.objects.filter(census_year=2020).values_list("key_code", "variable", "value")) == figures_2020
+
+
+class _Stream:
+    def __init__(self, tty: bool):
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+def test_progress_bar_only_for_a_person_at_a_terminal():
+    assert progress.wanted(False, _Stream(True), {}) is True
+    assert progress.wanted(True, _Stream(True), {}) is False  # --quiet
+    assert progress.wanted(False, _Stream(True), {"CI": "true"}) is False
+    assert progress.wanted(False, _Stream(False), {}) is False  # a pipe or a log file
+
+
+def test_long_load_draws_a_progress_bar_when_asked_and_quiet_prints_one_line(loaded, db, capsys):
+    CensusFigure.objects.filter(census_year=2020).delete()  # so that the load has >13,000 rows to write
+    run_load("census_table", POP_2020, dry_run=True, show_progress=False)
+    assert capsys.readouterr().err == ""
+    run_load("census_table", POP_2020, dry_run=True, show_progress=True)
+    err = capsys.readouterr().err
+    assert f"census_table {POP_2020.name} CensusFigure" in err and "rows" in err
+    call_command("load", "census_table", str(POP_2020), "--dry-run", "--quiet")
+    captured = capsys.readouterr()
+    assert captured.out.count("\n") == 1 and "would create" in captured.out
+    assert captured.err == ""

@@ -17,6 +17,8 @@ from loaders.boundaries import city_of_ward
 from loaders.common import sha256_of
 from loaders.errors import LoaderError, Report
 
+from . import progress
+
 
 class PersistError(LoaderError):
     """A problem found while persisting (e.g. the city is not loaded yet)."""
@@ -95,14 +97,21 @@ def upsert(model, rows: list[dict], key_fields: tuple[str, ...], existing_qs, da
             to_create.append(model(**row, **extra))
         elif any(_differs(old[f], row[f]) for f in value_fields):
             to_update.append(model(id=old["id"], **row, **extra))
-    model.objects.bulk_create(to_create, batch_size=500)
     update_fields = value_fields + (["dataset"] if has_dataset else [])
     geometric = any(isinstance(v, GEOSGeometry) for v in rows[0].values())
-    if geometric:
-        for obj in to_update:  # bulk_update's CASE expressions are unreliable for geometry on SpatiaLite
-            obj.save(update_fields=update_fields)
-    else:
-        model.objects.bulk_update(to_update, update_fields, batch_size=500)
+    batch = 500
+    with progress.bar(len(to_create) + len(to_update), model.__name__) as shown:
+        for start in range(0, len(to_create), batch):
+            model.objects.bulk_create(to_create[start:start + batch])
+            shown.update(len(to_create[start:start + batch]))
+        if geometric:
+            for obj in to_update:  # bulk_update's CASE expressions are unreliable for geometry on SpatiaLite
+                obj.save(update_fields=update_fields)
+                shown.update(1)
+        else:
+            for start in range(0, len(to_update), batch):
+                model.objects.bulk_update(to_update[start:start + batch], update_fields)
+                shown.update(len(to_update[start:start + batch]))
     return len(to_create), len(to_update), len(rows) - len(to_create) - len(to_update)
 
 
@@ -117,7 +126,9 @@ class BaseImporter:
     needs_year: ClassVar[bool] = False
 
     def __init__(self, path: Path | str, *, year: int | None = None, city: str | None = None, crs=None,
-                 dry_run: bool = False, options: dict | None = None, provenance: dict | None = None):
+                 dry_run: bool = False, options: dict | None = None, provenance: dict | None = None,
+                 show_progress: bool = False):
+        self.show_progress = show_progress
         self.path = Path(path)
         self.year = int(year) if year else None
         self.city_code = str(city) if city else None
@@ -188,7 +199,8 @@ class BaseImporter:
                     kind=self.dataset_kind, source_name=source_name, url=self.provenance.get("url", ""),
                     licence=self.provenance.get("licence", ""), attribution=self.provenance.get("attribution", ""),
                     vintage=vintage, file_name=self.path.name, checksum=checksum)
-            self.persist(dataset, data, summary)
+            with progress.showing(f"{self.source} {self.path.name}", self.show_progress):
+                self.persist(dataset, data, summary)
             if not summary.dataset_reused:
                 dataset.row_count = summary.created + summary.updated + summary.unchanged
                 dataset.rows_created, dataset.rows_updated = summary.created, summary.updated

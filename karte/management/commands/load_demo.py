@@ -2,14 +2,18 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from karte.demo import load_demo
+from karte.importers import progress
 from loaders.errors import LoaderError
 
 
 class Command(BaseCommand):
     help = "Load the demo city's fixtures (fixtures/manifest.json); idempotent. Then run compute_indicators."
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument("--quiet", action="store_true", help="no progress bars (never drawn in CI or a pipe)")
+
+    def handle(self, *args, quiet=False, **options):
         try:
-            load_demo(stdout=self.stdout)
+            load_demo(stdout=self.stdout, show_progress=progress.wanted(quiet or options.get("verbosity", 1) == 0))
         except LoaderError as error:
             raise CommandError(str(error)) from None
