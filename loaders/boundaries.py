@@ -39,6 +39,35 @@ def _require(gdf: gpd.GeoDataFrame, columns: list[str], path: Path) -> None:
                               path=path)
 
 
+# JGD2011 plane rectangular CS (平面直角座標系, 告示 平成14年国土交通省告示第9号) by prefecture: the zone
+# that holds the prefecture's main part. Islands in another zone (東京都 小笠原・伊豆諸島, 鹿児島県 奄美,
+# 沖縄県 先島, 北海道 east and west) give the city's zone explicitly (load n03 --option projected_srid=…).
+PREFECTURE_PLANE_RECTANGULAR_EPSG = {
+    "42": 6669,                                                                      # I
+    "40": 6670, "41": 6670, "43": 6670, "44": 6670, "45": 6670, "46": 6670,          # II
+    "32": 6671, "34": 6671, "35": 6671,                                              # III
+    "36": 6672, "37": 6672, "38": 6672, "39": 6672,                                  # IV
+    "28": 6673, "31": 6673, "33": 6673,                                              # V
+    "18": 6674, "24": 6674, "25": 6674, "26": 6674, "27": 6674, "29": 6674, "30": 6674,  # VI
+    "16": 6675, "17": 6675, "21": 6675, "23": 6675,                                  # VII
+    "15": 6676, "19": 6676, "20": 6676, "22": 6676,                                  # VIII
+    "07": 6677, "08": 6677, "09": 6677, "10": 6677, "11": 6677, "12": 6677, "13": 6677, "14": 6677,  # IX
+    "02": 6678, "03": 6678, "04": 6678, "05": 6678, "06": 6678,                      # X
+    "01": 6680,                                                                      # XII (札幌 and central 北海道)
+    "47": 6683,                                                                      # XV (沖縄本島)
+}
+
+
+def plane_rectangular_epsg(municipality_code: str) -> int:
+    """The EPSG code of the JGD2011 plane rectangular zone for a JIS municipality code (its first two
+    digits are the prefecture): 14130 (川崎市) → 6677 (zone IX), 27100 (大阪市) → 6674 (zone VI)."""
+    prefecture = str(municipality_code).zfill(5)[:2]
+    try:
+        return PREFECTURE_PLANE_RECTANGULAR_EPSG[prefecture]
+    except KeyError:
+        raise ValueError(f"{municipality_code!r} is not a JIS municipality code (prefecture {prefecture!r})") from None
+
+
 # The 20 designated cities (政令指定都市); their wards' codes follow the city's code.
 DESIGNATED_CITIES = ("01100", "04100", "11100", "12100", "14100", "14130", "14150", "15100", "22100", "22130",
                      "23100", "26100", "27100", "27140", "28100", "33100", "34100", "40100", "40130", "43100")
@@ -132,9 +161,10 @@ def read_n03(path: Path | str, *, crs=None, city_code: str | None = None) -> Pol
     cities["geometry"] = cities.geometry.map(to_multipolygon)
     cities = cities.rename(columns={"city_code": "code", "city_name": "name_ja"})
     cities["name_en"] = cities["code"].map(KNOWN_ROMAJI).fillna("")
+    cities["projected_srid"] = cities["code"].map(plane_rectangular_epsg)
     report.facts.update(wards=len(wards), cities=len(cities), source_crs=source.to_string())
     return PolygonData(wards[["code", "name_ja", "name_en", "city_code", "geometry"]], report, source.to_string(),
-                       {"cities": cities[["code", "name_ja", "name_en", "geometry"]]})
+                       {"cities": cities[["code", "name_ja", "name_en", "projected_srid", "geometry"]]})
 
 
 # Field mapping of a school-district layer: Karte name → source field. A27 by default; a

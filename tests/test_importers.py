@@ -307,3 +307,10 @@ def test_long_load_draws_a_progress_bar_when_asked_and_quiet_prints_one_line(loa
     captured = capsys.readouterr()
     assert captured.out.count("\n") == 1 and "would create" in captured.out
     assert captured.err == ""
+
+
+def test_city_gets_its_plane_rectangular_zone_and_an_option_overrides_it(loaded, db):
+    assert City.objects.get(code="14130").projected_srid == 6677  # 神奈川県 → zone IX
+    n03 = next(e for e in manifest_entries() if e["source"] == "n03")
+    run_load("n03", FIXTURES / n03["path"], city="14130", options={"projected_srid": 6678})
+    assert City.objects.get(code="14130").projected_srid == 6678

@@ -224,3 +224,21 @@ def test_zipped_downloads_are_read_as_distributed(tmp_path):
             archive.write(part, "r2ka14130" + part.suffix)
     data = read_census_boundary(shape_zip)
     assert data.source_crs == "EPSG:6668" and data.frame.name_ja.str.contains("丁目").any()
+
+
+def test_plane_rectangular_zone_from_the_prefecture():
+    from pyproj import CRS
+
+    from loaders.boundaries import PREFECTURE_PLANE_RECTANGULAR_EPSG, plane_rectangular_epsg
+
+    assert plane_rectangular_epsg("14130") == 6677  # 川崎市: zone IX
+    assert plane_rectangular_epsg("27100") == 6674  # 大阪市: zone VI
+    assert plane_rectangular_epsg("40130") == 6670  # 福岡市: zone II
+    assert plane_rectangular_epsg("01100") == 6680  # 札幌市: zone XII
+    assert plane_rectangular_epsg("47201") == 6683  # 那覇市: zone XV
+    assert sorted(PREFECTURE_PLANE_RECTANGULAR_EPSG) == [f"{p:02d}" for p in range(1, 48)]
+    for epsg in set(PREFECTURE_PLANE_RECTANGULAR_EPSG.values()):
+        assert CRS.from_epsg(epsg).name.startswith("JGD2011 / Japan Plane Rectangular CS ")
+    assert CRS.from_epsg(plane_rectangular_epsg("27100")).name.endswith(" VI")
+    with pytest.raises(ValueError, match="not a JIS municipality code"):
+        plane_rectangular_epsg("99999")

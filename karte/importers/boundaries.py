@@ -22,7 +22,11 @@ class WardsImporter(BaseImporter):
 
     def persist(self, dataset, data, summary: ImportSummary) -> None:
         cities = data.extra["cities"]
-        city_rows = [{"code": r.code, "name_ja": r.name_ja, "name_en": r.name_en or "", "geom": to_geos(r.geometry)}
+        # The plane rectangular zone comes from the prefecture; --option projected_srid=EPSG overrides
+        # it (island cities in another zone).
+        zone = self.options.get("projected_srid")
+        city_rows = [{"code": r.code, "name_ja": r.name_ja, "name_en": r.name_en or "",
+                      "projected_srid": int(zone or r.projected_srid), "geom": to_geos(r.geometry)}
                      for r in cities.itertuples()]
         summary.add("City", upsert(City, city_rows, ("code",), City.objects.filter(code__in=list(cities.code)), None))
         city_ids = dict(City.objects.filter(code__in=list(cities.code)).values_list("code", "id"))
