@@ -212,9 +212,9 @@ def test_bad_row_names_file_row_field_and_leaves_db_unchanged(loaded, db, tmp_pa
 
 
 def test_failure_half_way_rolls_back_everything(loaded, db, tmp_path, monkeypatch):
-    from karte.importers import resources as resource_importers
+    from karte.importers import base as importer_base
 
-    real_upsert = resource_importers.upsert
+    real_upsert = importer_base.upsert
 
     def upsert_then_fail(*args, **kwargs):
         real_upsert(*args, **kwargs)
@@ -223,11 +223,11 @@ def test_failure_half_way_rolls_back_everything(loaded, db, tmp_path, monkeypatc
     csv = tmp_path / "new_places.csv"
     csv.write_text("名称,種別,所在地,緯度,経度\n新しい集会所,集会所,川崎市中原区,35.57,139.66\n", encoding="utf-8")
     before = snapshot()
-    monkeypatch.setattr(resource_importers, "upsert", upsert_then_fail)
+    monkeypatch.setattr(importer_base, "upsert", upsert_then_fail)
     with pytest.raises(CommandError, match="simulated failure"):
         call_command("load", "resource_csv", str(csv), "--city", "14130")
     assert snapshot() == before
-    monkeypatch.setattr(resource_importers, "upsert", real_upsert)
+    monkeypatch.setattr(importer_base, "upsert", real_upsert)
     call_command("load", "resource_csv", str(csv), "--city", "14130")
     assert Resource.objects.get(name="新しい集会所").district is not None
 
@@ -314,3 +314,39 @@ def test_city_gets_its_plane_rectangular_zone_and_an_option_overrides_it(loaded,
     n03 = next(e for e in manifest_entries() if e["source"] == "n03")
     run_load("n03", FIXTURES / n03["path"], city="14130", options={"projected_srid": 6678})
     assert City.objects.get(code="14130").projected_srid == 6678
+
+
+def test_rows_gone_from_a_reloaded_file_are_reported_and_removed_only_with_replace(loaded, db, tmp_path, capsys):
+    """A corrected file of the same name without some rows (a closed facility): the rows an earlier
+    load of it wrote are kept and reported; ``--replace`` removes them; rows of other files stay."""
+    entry = next(e for e in manifest_entries() if e["source"] == "resource_csv")
+    original = FIXTURES / entry["path"]
+    lines = original.read_bytes().splitlines(keepends=True)
+    corrected = tmp_path / original.name
+    corrected.write_bytes(b"".join(lines[:-2]))  # the last two facilities closed
+    args = ["--city", "14130", *(f"--option={k}={v}" for k, v in entry["options"].items())]
+    prefix = original.stem + ":"
+    before = Resource.objects.filter(source_key__startswith=prefix).count()
+    others = sorted(Resource.objects.exclude(source_key__startswith=prefix).values_list("source_key", flat=True))
+
+    call_command("load", "resource_csv", str(corrected), *args)
+    out = capsys.readouterr().out
+    assert "Resource: 2 row(s) loaded before from " + original.name in out and "--replace" in out
+    assert Resource.objects.filter(source_key__startswith=prefix).count() == before
+
+    snap = snapshot()
+    call_command("load", "resource_csv", str(corrected), *args, "--replace", "--dry-run")
+    assert "would remove 2" in capsys.readouterr().out
+    assert snapshot() == snap
+
+    call_command("load", "resource_csv", str(corrected), *args, "--replace")
+    assert "removed 2" in capsys.readouterr().out
+    assert Resource.objects.filter(source_key__startswith=prefix).count() == before - 2
+    assert sorted(Resource.objects.exclude(source_key__startswith=prefix).values_list("source_key", flat=True)) == others
+
+    call_command("load", "resource_csv", str(corrected), *args, "--replace")
+    assert "removed 0" in capsys.readouterr().out  # nothing more to remove: idempotent
+
+
+def test_reloading_the_demo_reports_nothing_stale(loaded, db):
+    assert all(not summary.stale for summary in loaded["second"])

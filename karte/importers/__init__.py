@@ -25,13 +25,13 @@ IMPORTERS: dict[str, type[BaseImporter]] = {
 
 def run_load(source: str, path: Path | str, *, year: int | None = None, city: str | None = None,
              dry_run: bool = False, crs=None, options: dict | None = None,
-             provenance: dict | None = None, show_progress: bool = False) -> ImportSummary:
+             provenance: dict | None = None, show_progress: bool = False, replace: bool = False) -> ImportSummary:
     try:
         importer_class = IMPORTERS[source]
     except KeyError:
         raise ValueError(f"unknown source {source!r}; known: {', '.join(sorted(IMPORTERS))}") from None
     importer = importer_class(path, year=year, city=city, crs=crs, dry_run=dry_run, options=options,
-                              provenance=provenance, show_progress=show_progress)
+                              provenance=provenance, show_progress=show_progress, replace=replace)
     return importer.run()
 
 

@@ -37,20 +37,33 @@ class ImportSummary:
     counts: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # model → (created, updated, unchanged)
     messages: list[str] = field(default_factory=list)
     facts: dict = field(default_factory=dict)
+    replace: bool = False
+    stale: dict[str, int] = field(default_factory=dict)  # model → rows loaded before from this file, gone from it
+    removed: int = 0
 
-    def add(self, label: str, counts: tuple[int, int, int]) -> None:
+    def add(self, label: str, counts: tuple[int, int, int], stale: int = 0) -> None:
         self.counts[label] = counts
         self.created += counts[0]
         self.updated += counts[1]
         self.unchanged += counts[2]
+        if stale:
+            self.stale[label] = stale
+            if self.replace:
+                self.removed += stale
 
     def lines(self) -> list[str]:
-        verb = ("would create", "would update") if self.dry_run else ("created", "updated")
-        parts = ", ".join(f"{label}: {verb[0]} {c}, {verb[1]} {u}, unchanged {n}" for label, (c, u, n) in self.counts.items())
+        verb = ("would create", "would update", "would remove") if self.dry_run else ("created", "updated", "removed")
+        parts = ", ".join(
+            f"{label}: {verb[0]} {c}, {verb[1]} {u}, unchanged {n}"
+            + (f", {verb[2]} {self.stale.get(label, 0)}" if self.replace else "")
+            for label, (c, u, n) in self.counts.items())
         head = f"load {self.source} {self.path.name}{' (dry run: nothing written)' if self.dry_run else ''}: {parts}"
         if self.dataset_id and not self.dry_run:
             head += f" [dataset {self.dataset_id}{', same file as before' if self.dataset_reused else ''}]"
-        return [head, *(f"  {m}" for m in self.messages)]
+        kept = [] if self.replace else [
+            f"  {label}: {n} row(s) loaded before from {self.path.name} are no longer in it: kept "
+            "(load with --replace to remove them)" for label, n in self.stale.items()]
+        return [head, *kept, *(f"  {m}" for m in self.messages)]
 
 
 def to_geos(geom, srid: int = STORAGE_SRID) -> GEOSGeometry:
@@ -127,8 +140,9 @@ class BaseImporter:
 
     def __init__(self, path: Path | str, *, year: int | None = None, city: str | None = None, crs=None,
                  dry_run: bool = False, options: dict | None = None, provenance: dict | None = None,
-                 show_progress: bool = False):
+                 show_progress: bool = False, replace: bool = False):
         self.show_progress = show_progress
+        self.replace = replace
         self.path = Path(path)
         self.year = int(year) if year else None
         self.city_code = str(city) if city else None
@@ -149,6 +163,26 @@ class BaseImporter:
         return self.year
 
     # --- shared
+    def upsert(self, model, rows: list[dict], key_fields: tuple[str, ...], existing_qs, dataset: Dataset, *,
+               scope=None) -> tuple[tuple[int, int, int], int]:
+        """:func:`upsert`, then the rows this file wrote on an earlier load that it no longer holds.
+
+        ``scope``: the rows this load answers for (its year, its city…). Of those, rows last written
+        from a file of the same name and kind whose key is not in ``rows`` are *stale* (e.g. a
+        corrected 小地域 table without a merged area, a closed facility, 統廃合 of school districts).
+        They are kept and reported, or deleted with ``replace``. Returns ``(counts, stale)``."""
+        counts = upsert(model, rows, key_fields, existing_qs, dataset, report_path=self.path)
+        if scope is None:
+            return counts, 0
+        series = Dataset.objects.filter(kind=self.dataset_kind, file_name=self.path.name)
+        keys = {tuple(row[k] for k in key_fields) for row in rows}
+        stale = [pk for pk, *key in scope.filter(dataset__in=series).values_list("pk", *key_fields)
+                 if tuple(key) not in keys]
+        if stale and self.replace:
+            for start in range(0, len(stale), 500):  # SQLite limits the variables of one statement
+                model.objects.filter(pk__in=stale[start:start + 500]).delete()
+        return counts, len(stale)
+
     def city(self, required: bool = True) -> City | None:
         if self.city_code:
             city = City.objects.filter(code=self.city_code).first()
@@ -185,7 +219,7 @@ class BaseImporter:
                               path=self.path)
         checksum = sha256_of(self.path)
         data = self.read()  # every format problem surfaces here, before any write
-        summary = ImportSummary(self.source, self.path, self.dry_run)
+        summary = ImportSummary(self.source, self.path, self.dry_run, replace=self.replace)
         if self.report is not None:
             summary.messages += [str(issue) for issue in self.report.issues]
             summary.facts.update(self.report.facts)

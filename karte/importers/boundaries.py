@@ -63,8 +63,11 @@ class CensusBoundaryImporter(BaseImporter):
                  "hcode": int(r.hcode), "area_m2": float(r.area_m2), "geom": to_geos(r.geometry)}
                 for r in frame.itertuples()]
         existing = CensusArea.objects.filter(census_year=self.year, key_code__in=list(frame.key_code))
-        summary.add(f"CensusArea {self.year}", upsert(CensusArea, rows, ("key_code", "census_year"), existing, dataset,
-                                                      report_path=self.path))
+        scope = CensusArea.objects.filter(census_year=self.year)
+        if city is not None:
+            scope = scope.filter(city_code__in=self.ward_codes_of(city.code))
+        summary.add(f"CensusArea {self.year}", *self.upsert(CensusArea, rows, ("key_code", "census_year"), existing,
+                                                            dataset, scope=scope))
 
 
 def _largest_overlap(geom, candidates: list[tuple[str, object]]) -> str | None:
@@ -112,7 +115,8 @@ class SchoolDistrictImporter(BaseImporter):
                          "name_ja": r.name_ja, "school_name": r.school_name, "school_address": r.school_address,
                          "geom": to_geos(r.geometry)})
         existing = District.objects.filter(code__in=[row["code"] for row in rows])
-        summary.add("District", upsert(District, rows, ("code",), existing, dataset, report_path=self.path))
+        summary.add("District", *self.upsert(District, rows, ("code",), existing, dataset,
+                                             scope=District.objects.filter(city=city)))
 
 
 class DistrictNamesImporter(BaseImporter):

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import math
 
+from django.db.models import Q
+
 from karte.models import CensusArea, CensusAreaCorrespondence, CensusFigure, Dataset
 from loaders.census import read_census_table, read_correspondence
 
-from .base import BaseImporter, ImportSummary, upsert
+from .base import BaseImporter, ImportSummary
 
 
 class CensusTableImporter(BaseImporter):
@@ -40,8 +42,14 @@ class CensusTableImporter(BaseImporter):
                 for r in figures.itertuples()]
         existing = CensusFigure.objects.filter(census_year=data.year, variable__in=data.table.variables,
                                                key_code__in=list(figures.key_code.unique()))
-        summary.add(f"CensusFigure {data.year}", upsert(CensusFigure, rows, ("key_code", "census_year", "variable"),
-                                                        existing, dataset, report_path=self.path))
+        scope = CensusFigure.objects.filter(census_year=data.year, variable__in=data.table.variables)
+        if city is not None:
+            in_city = Q()
+            for code in self.ward_codes_of(city.code):
+                in_city |= Q(key_code__startswith=code)
+            scope = scope.filter(in_city)
+        summary.add(f"CensusFigure {data.year}", *self.upsert(
+            CensusFigure, rows, ("key_code", "census_year", "variable"), existing, dataset, scope=scope))
         areas = set(CensusArea.objects.filter(census_year=data.year).values_list("key_code", flat=True))
         if areas:
             orphans = sorted(set(figures.key_code) - areas)
@@ -68,6 +76,6 @@ class CorrespondenceImporter(BaseImporter):
                  "new_key_code": r.new_key_code, "relation": r.relation, "area_share": float(r.area_share)}
                 for r in table.itertuples()]
         existing = CensusAreaCorrespondence.objects.filter(old_key_code__in=list(table.old_key_code))
-        summary.add("CensusAreaCorrespondence", upsert(
+        summary.add("CensusAreaCorrespondence", *self.upsert(
             CensusAreaCorrespondence, rows, ("old_year", "old_key_code", "new_year", "new_key_code"), existing, dataset,
-            report_path=self.path))
+            scope=CensusAreaCorrespondence.objects.all()))

@@ -77,5 +77,6 @@ class MeshImporter(BaseImporter):
                  "unit": "人" if r.variable.startswith("pop") else "世帯", "status": r.status}
                 for r in frame.itertuples()]
         existing = AreaStatistic.objects.filter(year=year, area_code__in=list(frame.mesh_code.unique()))
-        summary.add(f"AreaStatistic mesh {year}", upsert(AreaStatistic, rows, ("area_code", "year", "variable"),
-                                                         existing, dataset, report_path=self.path))
+        summary.add(f"AreaStatistic mesh {year}", *self.upsert(
+            AreaStatistic, rows, ("area_code", "year", "variable"), existing, dataset,
+            scope=AreaStatistic.objects.filter(year=year)))

@@ -11,7 +11,7 @@ from karte.models import AreaStatistic, Dataset, District, Resource
 from loaders.housing import read_area_table
 from loaders.resources import read_ksj_facilities, read_osm_export, read_points_csv, read_vacant_houses
 
-from .base import BaseImporter, ImportSummary, from_geos, to_geos, upsert
+from .base import BaseImporter, ImportSummary, from_geos, to_geos
 
 FAR_TOLERANCE_M = 1000.0  # a facility just across the border still serves the city's residents
 
@@ -56,7 +56,8 @@ class _ResourceImporter(BaseImporter):
                          "city_id": city.id if city else None, "district_id": district_id,
                          "attributes": r.attributes})
         existing = Resource.objects.filter(source_key__in=[row["source_key"] for row in rows])
-        summary.add("Resource", upsert(Resource, rows, ("source_key",), existing, dataset, report_path=self.path))
+        scope = Resource.objects.filter(city=city) if city else Resource.objects.all()
+        summary.add("Resource", *self.upsert(Resource, rows, ("source_key",), existing, dataset, scope=scope))
 
 
 class KsjFacilityImporter(_ResourceImporter):
@@ -140,5 +141,8 @@ class HousingVacancyImporter(BaseImporter):
                  "value": None if r.value is None or math.isnan(r.value) else float(r.value), "unit": r.unit,
                  "status": r.status} for r in frame.itertuples()]
         existing = AreaStatistic.objects.filter(year=self.year, area_code__in=list(frame.area_code.unique()))
-        summary.add(f"AreaStatistic {self.year}", upsert(AreaStatistic, rows, ("area_code", "year", "variable"),
-                                                         existing, dataset, report_path=self.path))
+        scope = AreaStatistic.objects.filter(year=self.year)
+        if self.city_code:
+            scope = scope.filter(area_code__in=self.ward_codes_of(self.city_code))
+        summary.add(f"AreaStatistic {self.year}", *self.upsert(
+            AreaStatistic, rows, ("area_code", "year", "variable"), existing, dataset, scope=scope))

@@ -32,18 +32,21 @@ class Command(BaseCommand):
         parser.add_argument("--source-name", help="provenance: name of the source")
         parser.add_argument("--url", default="", help="provenance: where the file came from")
         parser.add_argument("--licence", default="", help="provenance: licence of the data")
+        parser.add_argument("--replace", action="store_true",
+                            help="remove rows an earlier load of this file wrote that the file no longer holds "
+                                 "(in its year and city); without it they are kept and reported")
         parser.add_argument("--quiet", action="store_true",
                             help="no progress bar and only the summary line (a bar is never drawn in CI or a pipe)")
 
     def handle(self, *args, source, path, year=None, city=None, dry_run=False, crs=None, option=(), quiet=False,
-               **options):
+               replace=False, **options):
         quiet = quiet or options.get("verbosity", 1) == 0
         try:
             opts = dict(_option(o) for o in option)
             provenance = {k: v for k, v in (("source_name", options.get("source_name")), ("url", options.get("url")),
                                             ("licence", options.get("licence"))) if v}
             summary = run_load(source, path, year=year, city=city, dry_run=dry_run, crs=crs, options=opts,
-                               provenance=provenance, show_progress=progress.wanted(quiet))
+                               provenance=provenance, show_progress=progress.wanted(quiet), replace=replace)
         except (LoaderError, ValueError) as error:
             raise CommandError(str(error)) from None
         for line in summary.lines()[:1] if quiet else summary.lines():
