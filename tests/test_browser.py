@@ -300,6 +300,9 @@ def test_language_switch_to_english(offline, sample, settings, artifacts_dir):
     page.goto(page.url.split("/districts/")[0] + "/")
     _wait_for_map(page)
     assert page.inner_text("label[for='indicator-select']") == "Indicator"
+    page.click("path.karte-district[data-code='1413101']")
+    popup = page.wait_for_selector(".leaflet-popup-content").inner_text()
+    assert "District 01 (大師地区)" in popup  # romaji first on the English pages
     page.screenshot(path=str(artifacts_dir / "map_english.png"))
 
 

@@ -42,10 +42,24 @@
     });
   }
 
-  function resourcePopup(props, strings) {
-    return "<strong>" + escapeHtml(props.name || "—") + "</strong><br>" + escapeHtml(props.kind_label_ja || props.kind)
+  // The page's own (translated) label of a resource kind; the data carries the Japanese one.
+  function kindLabel(props, kinds) {
+    const entry = (kinds || []).find((k) => k.code === props.kind);
+    return (entry && entry.label) || props.kind_label_ja || props.kind;
+  }
+
+  // District names: Japanese, with the romaji first on the English pages.
+  function districtName(props) {
+    const english = (document.documentElement.lang || "").startsWith("en");
+    return english && props.name_romaji ? props.name_romaji + " (" + props.name_ja + ")" : props.name_ja;
+  }
+
+  function resourcePopup(props, strings, kinds) {
+    return "<strong>" + escapeHtml(props.name || "—") + "</strong><br>" + escapeHtml(kindLabel(props, kinds))
       + (props.address ? "<br>" + escapeHtml(strings.address) + ": " + escapeHtml(props.address) : "");
   }
 
-  global.KarteCommon = { readConfig, numberFormatter, withUnit, escapeHtml, addBasemap, kindIcon, resourcePopup };
+  global.KarteCommon = {
+    readConfig, numberFormatter, withUnit, escapeHtml, addBasemap, kindIcon, kindLabel, districtName, resourcePopup,
+  };
 })(window);

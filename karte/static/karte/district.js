@@ -22,7 +22,7 @@
       icon: C.kindIcon(kinds[f.properties.kind] || { colour: "#666", glyph: "・" }, "resource-marker"),
       title: f.properties.name || f.properties.kind_label_ja || "",
     }),
-    onEachFeature: (f, layer) => layer.bindPopup(C.resourcePopup(f.properties, S)),
+    onEachFeature: (f, layer) => layer.bindPopup(C.resourcePopup(f.properties, S, config.kinds)),
   }).addTo(map);
   (layers.candidates && layers.candidates.features || []).forEach((f) => {
     const p = f.properties;

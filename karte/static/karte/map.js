@@ -93,7 +93,7 @@
     const rank = p[code + "__rank"];
     const total = districtData.features.length;
     const link = config.urls.district_page.replace("__code__", encodeURIComponent(p.code));
-    return '<div class="popup"><strong class="popup-name">' + C.escapeHtml(p.name_ja) + "</strong> <small>"
+    return '<div class="popup"><strong class="popup-name">' + C.escapeHtml(C.districtName(p)) + "</strong> <small>"
       + C.escapeHtml(p.ward_name_ja || "") + "</small>"
       + '<div class="popup-indicator">' + C.escapeHtml(entry.label) + "</div>"
       + "<table>"
@@ -130,7 +130,7 @@
         // The open district is outlined (the browser's focus ring on an SVG path is not).
         layer.on("popupopen", () => { layer.setStyle({ weight: 4, color: "#000" }); layer.bringToFront(); });
         layer.on("popupclose", () => layer.setStyle(styleFor(feature)));
-        layer.bindTooltip(C.escapeHtml(feature.properties.name_ja), { sticky: true });
+        layer.bindTooltip(C.escapeHtml(C.districtName(feature.properties)), { sticky: true });
         layer.on("add", () => {
           if (layer._path) {
             layer._path.setAttribute("data-code", feature.properties.code);
@@ -190,7 +190,7 @@
       const cluster = L.markerClusterGroup({ maxClusterRadius: 40, showCoverageOnHover: false });
       L.geoJSON(data, {
         pointToLayer: (f, latlng) => L.marker(latlng, { icon: C.kindIcon(kind, "resource-marker"), title: f.properties.name || kind.label, keyboard: true }),
-        onEachFeature: (f, layer) => layer.bindPopup(C.resourcePopup(f.properties, S)),
+        onEachFeature: (f, layer) => layer.bindPopup(C.resourcePopup(f.properties, S, config.kinds)),
       }).eachLayer((layer) => cluster.addLayer(layer));
       overlays[key] = cluster;
     }
@@ -210,7 +210,7 @@
         }
         L.circleMarker(latlng, { radius: 7, color: "#fff", weight: 2, fillColor: "#6a51a3", fillOpacity: 1, className: "karte-candidate" })
           .bindPopup("<strong>" + C.escapeHtml(S.candidate) + " " + fmt0(p.rank) + ": " + C.escapeHtml(p.name || "—") + "</strong><br>"
-            + C.escapeHtml(p.kind_label_ja || p.kind) + "<br>" + C.escapeHtml(S.score) + ": " + fmt1(p.score)
+            + C.escapeHtml(C.kindLabel(p, config.kinds)) + "<br>" + C.escapeHtml(S.score) + ": " + fmt1(p.score)
             + "<br>" + C.escapeHtml(S.walk_circle) + ": " + fmt0(p.walk_distance_m) + "\u2009m")
           .addTo(group);
       });
