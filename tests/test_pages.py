@@ -303,7 +303,11 @@ def test_english_is_available_through_the_language_switch(client, sample_city):
     assert '<html lang="en">' in html
     assert "Population pyramid" in html
     assert "Indicators" in html
-    assert "大師地区" in html  # place names stay Japanese
+    assert "大師地区" in html  # district names stay Japanese (with their romaji beside them)
+    ward_page = client.get("/wards/14131/").content.decode()
+    assert "<h1>Kawasaki-ku <small>Kawasaki" in ward_page  # ward and city by their English names
+    client.post("/i18n/setlang/", {"language": "ja", "next": "/"})
+    assert "<h1>川崎区 <small>川崎市" in client.get("/wards/14131/").content.decode()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from django import template
 from django.template.defaultfilters import floatformat
+from django.utils.translation import get_language
 
 from karte.models import Ward
 
@@ -51,3 +52,11 @@ def get_item(mapping, key):
 def karte_wards():
     """Every ward, for the navigation of the shared layout."""
     return list(Ward.objects.order_by("code"))
+
+
+@register.filter
+def place_name(place) -> str:
+    """A city's or ward's name for the active language: ``name_en`` (Kawasaki-ku) on the English
+    pages where it is known, the Japanese name otherwise."""
+    english = (get_language() or "ja").startswith("en")
+    return (english and getattr(place, "name_en", "")) or place.name_ja
