@@ -9,16 +9,20 @@ from django.conf import settings
 from karte.importers import ImportSummary, run_load
 
 
+def _manifest_path(manifest_path: Path | None) -> Path:
+    return Path(manifest_path or Path(settings.KARTE_FIXTURES_DIR) / "manifest.json")
+
+
 def manifest_entries(manifest_path: Path | None = None) -> list[dict]:
-    path = Path(manifest_path or Path(settings.KARTE_FIXTURES_DIR) / "manifest.json")
+    path = _manifest_path(manifest_path)
     manifest = json.loads(path.read_text(encoding="utf-8"))
     return manifest["loads"] if isinstance(manifest, dict) else manifest
 
 
 def load_demo(stdout=None, manifest_path: Path | None = None, show_progress: bool = False) -> list[ImportSummary]:
-    """Load every manifest entry; write one line per load (and its notes) to ``stdout`` if given.
+    """Load every manifest entry; write one summary line per load to ``stdout`` if given.
     Loading again changes nothing (each importer upserts by natural key)."""
-    path = Path(manifest_path or Path(settings.KARTE_FIXTURES_DIR) / "manifest.json")
+    path = _manifest_path(manifest_path)
     base = path.parent
     entries = manifest_entries(path)
     summaries = []
@@ -29,8 +33,7 @@ def load_demo(stdout=None, manifest_path: Path | None = None, show_progress: boo
                            show_progress=show_progress)
         summaries.append(summary)
         if stdout is not None:
-            for line in summary.lines()[:1]:
-                stdout.write(line)
+            stdout.write(summary.lines()[0])
     if stdout is not None:
         created = sum(s.created for s in summaries)
         updated = sum(s.updated for s in summaries)

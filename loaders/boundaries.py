@@ -11,6 +11,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from .census import normalise_key
 from .common import clean_geometries, read_japanese_csv, read_vector, to_multipolygon, to_storage
 from .errors import FileFormatError, Report, ValueFormatError
 
@@ -80,7 +81,9 @@ def city_of_ward(code: str) -> str:
     return max(candidates) if candidates and code not in DESIGNATED_CITIES else code
 
 
-_city_of_ward = city_of_ward
+def in_city(code: str, city_code: str) -> bool:
+    """Whether a municipality or ward code belongs to the city ``city_code`` (14131 → 14130)."""
+    return code == city_code or city_of_ward(code) == city_code
 
 
 def read_census_boundary(path: Path | str, *, crs=None, metric_epsg: int = 6677,
@@ -100,7 +103,7 @@ def read_census_boundary(path: Path | str, *, crs=None, metric_epsg: int = 6677,
             raise ValueFormatError(f"KEY_CODE {key!r} is not a 9/11-digit small-area code", path=path, row=int(pos),
                                    field="KEY_CODE")
     gdf = gdf.copy()
-    gdf["key_code"] = gdf["KEY_CODE"].astype(str).map(lambda k: k + "00" if len(k) == 9 else k)
+    gdf["key_code"] = gdf["KEY_CODE"].astype(str).map(normalise_key)
     if city_prefix:
         gdf = gdf.loc[gdf["key_code"].str.startswith(city_prefix)]
     try:
@@ -140,7 +143,7 @@ def read_n03(path: Path | str, *, crs=None, city_code: str | None = None) -> Pol
         report.add("no 5-digit 行政区域コード (N03_007; e.g. 所属未定地): feature skipped", row=int(pos), field="N03_007")
     gdf = gdf.loc[~missing].copy()
     gdf["code"] = gdf["N03_007"].astype(str)
-    gdf["city_code"] = gdf["code"].map(_city_of_ward)
+    gdf["city_code"] = gdf["code"].map(city_of_ward)
     if city_code:
         gdf = gdf.loc[(gdf["city_code"] == city_code) | (gdf["code"] == city_code)]
         if gdf.empty:
@@ -205,8 +208,8 @@ def read_school_districts(path: Path | str, *, crs=None, fields: dict[str, str] 
         frame = frame.dissolve(by="code", aggfunc="first").reset_index()
     frame["geometry"] = frame.geometry.map(to_multipolygon)
     if city_code:
-        in_city = frame["ward_code"].map(lambda c: not isinstance(c, str) or city_of_ward(c) == city_code or c == city_code)
-        frame = frame.loc[in_city.astype(bool)]
+        keep = frame["ward_code"].map(lambda c: not isinstance(c, str) or in_city(c, city_code))
+        frame = frame.loc[keep.astype(bool)]
     report.facts.update(districts=len(frame), source_crs=source.to_string())
     return PolygonData(frame[["code", "name_ja", "school_name", "school_address", "ward_code", "feature", "geometry"]],
                        report, source.to_string())

@@ -62,7 +62,7 @@ def parse_cell(text: str, *, path: Path, row: int, field: str) -> tuple[float | 
                            path=path, row=row, field=field)
 
 
-def normalise_key(key: str, hyosyo: str) -> str:
+def normalise_key(key: str) -> str:
     """11-digit small-area key as in the boundary file (9-digit towns without 丁目 get "00")."""
     if len(key) == 9:
         return key + "00"
@@ -110,7 +110,7 @@ def read_census_table(path: Path | str, *, year: int | None = None, encoding: st
     statuses = {"suppressed": 0, "zero": 0, "unknown": 0, "merged": 0}
     value_codes = [c for c in table.columns if table.variables_of(c)]
     for row, r in zip(leaves.index, leaves.to_dict("records")):
-        key = normalise_key(r["KEY_CODE"], r["HYOSYO"])
+        key = normalise_key(r["KEY_CODE"])
         city_code = key[:5]
         area_rows.append({"key_code": key, "name": r["NAME"], "city_code": city_code,
                           "hyosyo": int(r["HYOSYO"] or 0), "row": row})
@@ -124,7 +124,7 @@ def read_census_table(path: Path | str, *, year: int | None = None, encoding: st
                 raise ValueFormatError("a merged row (HTKSYORI=1) needs the receiving area in HTKSAKI",
                                        path=path, row=row, field="HTKSAKI")
             # HTKSAKI is published as the code within the municipality (町 4 digits [+ 丁目 2]).
-            merged_into = normalise_key(city_code + saki if len(saki) in (4, 6) else saki, "")
+            merged_into = normalise_key(city_code + saki if len(saki) in (4, 6) else saki)
             report.add(f"{key} is merged into {merged_into} (HTKSYORI=1)", row=row, field="HTKSAKI")
         if htk == "2" and r["GASSAN"]:
             report.add(f"{key} carries the figures of {r['GASSAN']} (HTKSYORI=2, GASSAN)", row=row, field="GASSAN")
@@ -178,8 +178,8 @@ def read_correspondence(path: Path | str, encoding: str | None = None) -> tuple[
             raise ValueFormatError("AREA_SHARE/OLD_YEAR/NEW_YEAR must be numbers", path=path, row=row) from None
         if not 0 < share <= 1:
             raise ValueFormatError(f"AREA_SHARE {share} is not in (0, 1]", path=path, row=row, field="AREA_SHARE")
-        out.append({"old_year": old_year, "old_key_code": normalise_key(r["OLD_KEY_CODE"], ""),
-                    "new_year": new_year, "new_key_code": normalise_key(r["NEW_KEY_CODE"], ""),
+        out.append({"old_year": old_year, "old_key_code": normalise_key(r["OLD_KEY_CODE"]),
+                    "new_year": new_year, "new_key_code": normalise_key(r["NEW_KEY_CODE"]),
                     "relation": r["RELATION"], "area_share": share, "row": row})
     table = pd.DataFrame(out)
     sums = table.groupby("old_key_code")["area_share"].sum()

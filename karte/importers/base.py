@@ -13,7 +13,6 @@ from django.contrib.gis.geos import GEOSGeometry
 from django.db import transaction
 
 from karte.models import STORAGE_SRID, City, Dataset, Ward
-from loaders.boundaries import city_of_ward
 from loaders.common import sha256_of
 from loaders.errors import LoaderError, Report
 
@@ -39,7 +38,6 @@ class ImportSummary:
     facts: dict = field(default_factory=dict)
     replace: bool = False
     stale: dict[str, int] = field(default_factory=dict)  # model → rows loaded before from this file, gone from it
-    removed: int = 0
 
     def add(self, label: str, counts: tuple[int, int, int], stale: int = 0) -> None:
         self.counts[label] = counts
@@ -48,8 +46,6 @@ class ImportSummary:
         self.unchanged += counts[2]
         if stale:
             self.stale[label] = stale
-            if self.replace:
-                self.removed += stale
 
     def lines(self) -> list[str]:
         verb = ("would create", "would update", "would remove") if self.dry_run else ("created", "updated", "removed")
@@ -64,6 +60,14 @@ class ImportSummary:
             f"  {label}: {n} row(s) loaded before from {self.path.name} are no longer in it: kept "
             "(load with --replace to remove them)" for label, n in self.stale.items()]
         return [head, *kept, *(f"  {m}" for m in self.messages)]
+
+
+def optional_float(value) -> float | None:
+    """A figure for a FloatField: ``None`` for a missing or NaN value (suppressed cells stay unknown)."""
+    if value is None:
+        return None
+    number = float(value)
+    return None if math.isnan(number) else number
 
 
 def to_geos(geom, srid: int = STORAGE_SRID) -> GEOSGeometry:
@@ -115,16 +119,18 @@ def upsert(model, rows: list[dict], key_fields: tuple[str, ...], existing_qs, da
     batch = 500
     with progress.bar(len(to_create) + len(to_update), model.__name__) as shown:
         for start in range(0, len(to_create), batch):
-            model.objects.bulk_create(to_create[start:start + batch])
-            shown.update(len(to_create[start:start + batch]))
+            chunk = to_create[start:start + batch]
+            model.objects.bulk_create(chunk)
+            shown.update(len(chunk))
         if geometric:
             for obj in to_update:  # bulk_update's CASE expressions are unreliable for geometry on SpatiaLite
                 obj.save(update_fields=update_fields)
                 shown.update(1)
         else:
             for start in range(0, len(to_update), batch):
-                model.objects.bulk_update(to_update[start:start + batch], update_fields)
-                shown.update(len(to_update[start:start + batch]))
+                chunk = to_update[start:start + batch]
+                model.objects.bulk_update(chunk, update_fields)
+                shown.update(len(chunk))
     return len(to_create), len(to_update), len(rows) - len(to_create) - len(to_update)
 
 
@@ -207,9 +213,6 @@ class BaseImporter:
     def ward_codes_of(self, city_code: str) -> set[str]:
         codes = set(Ward.objects.filter(city__code=city_code).values_list("code", flat=True))
         return codes | {city_code}
-
-    def in_city(self, code: str, city_code: str) -> bool:
-        return code == city_code or city_of_ward(code) == city_code
 
     def run(self) -> ImportSummary:
         if not self.path.exists():

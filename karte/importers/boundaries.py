@@ -3,7 +3,7 @@ from __future__ import annotations
 
 
 from karte.models import CensusArea, City, Dataset, District, Ward
-from loaders.boundaries import read_census_boundary, read_district_names, read_n03, read_school_districts
+from loaders.boundaries import in_city, read_census_boundary, read_district_names, read_n03, read_school_districts
 
 from .base import BaseImporter, PersistError, ImportSummary, from_geos, to_geos, upsert
 
@@ -54,7 +54,7 @@ class CensusBoundaryImporter(BaseImporter):
         frame = data.frame
         city = self.city(required=False)
         if city is not None:
-            keep = frame["city_code"].map(lambda c: self.in_city(c, city.code))
+            keep = frame["city_code"].map(lambda c: in_city(c, city.code))
             dropped = int((~keep).sum())
             if dropped:
                 summary.messages.append(f"{dropped} area(s) outside city {city.code} skipped")

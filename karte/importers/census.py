@@ -1,14 +1,13 @@
 """Importers of census figures and the KEY_CODE correspondence between vintages."""
 from __future__ import annotations
 
-import math
-
 from django.db.models import Q
 
 from karte.models import CensusArea, CensusAreaCorrespondence, CensusFigure, Dataset
+from loaders.boundaries import in_city
 from loaders.census import read_census_table, read_correspondence
 
-from .base import BaseImporter, ImportSummary
+from .base import BaseImporter, ImportSummary, optional_float
 
 
 class CensusTableImporter(BaseImporter):
@@ -34,20 +33,20 @@ class CensusTableImporter(BaseImporter):
         figures = data.figures
         city = self.city(required=False)
         if city is not None:
-            keep = figures["key_code"].str[:5].map(lambda c: self.in_city(c, city.code))
+            keep = figures["key_code"].str[:5].map(lambda c: in_city(c, city.code))
             figures = figures.loc[keep]
         rows = [{"key_code": r.key_code, "census_year": data.year, "variable": r.variable,
-                 "value": None if r.value is None or (isinstance(r.value, float) and math.isnan(r.value)) else float(r.value),
+                 "value": optional_float(r.value),
                  "status": r.status, "merged_into": r.merged_into or ""}
                 for r in figures.itertuples()]
         existing = CensusFigure.objects.filter(census_year=data.year, variable__in=data.table.variables,
                                                key_code__in=list(figures.key_code.unique()))
         scope = CensusFigure.objects.filter(census_year=data.year, variable__in=data.table.variables)
         if city is not None:
-            in_city = Q()
+            city_keys = Q()
             for code in self.ward_codes_of(city.code):
-                in_city |= Q(key_code__startswith=code)
-            scope = scope.filter(in_city)
+                city_keys |= Q(key_code__startswith=code)
+            scope = scope.filter(city_keys)
         summary.add(f"CensusFigure {data.year}", *self.upsert(
             CensusFigure, rows, ("key_code", "census_year", "variable"), existing, dataset, scope=scope))
         areas = set(CensusArea.objects.filter(census_year=data.year).values_list("key_code", flat=True))

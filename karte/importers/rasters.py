@@ -2,7 +2,7 @@
 (→ AreaStatistic keyed by mesh code; polygons come from ``loaders.mesh.mesh_polygons``)."""
 from __future__ import annotations
 
-import math
+import filecmp
 import shutil
 from pathlib import Path
 
@@ -10,10 +10,11 @@ from django.conf import settings
 from django.db import transaction
 
 from karte.models import AreaStatistic, Dataset, RasterLayer
+from loaders.errors import LoaderError
 from loaders.mesh import read_mesh_table
 from loaders.raster import inspect_raster
 
-from .base import BaseImporter, ImportSummary, upsert
+from .base import BaseImporter, ImportSummary, optional_float, upsert
 
 
 class RasterImporter(BaseImporter):
@@ -28,7 +29,6 @@ class RasterImporter(BaseImporter):
         info = inspect_raster(self.path, crs=self.crs)
         kind = self.options.get("kind", "other")
         if kind not in RasterLayer.Kind.values:
-            from loaders.errors import LoaderError
             raise LoaderError(f"raster kind {kind!r} is not one of {', '.join(RasterLayer.Kind.values)}", path=self.path)
         return info
 
@@ -48,7 +48,7 @@ class RasterImporter(BaseImporter):
 
             def copy():
                 target.parent.mkdir(parents=True, exist_ok=True)
-                if not target.exists() or target.read_bytes() != source.read_bytes():
+                if not target.exists() or not filecmp.cmp(source, target, shallow=False):
                     shutil.copyfile(source, target)
 
             transaction.on_commit(copy)
@@ -73,7 +73,7 @@ class MeshImporter(BaseImporter):
         year = self.table.year
         label = summary.facts.get("level", "mesh")
         rows = [{"area_code": r.mesh_code, "year": year, "variable": r.variable, "area_name": f"メッシュ {label}",
-                 "value": None if r.value is None or math.isnan(r.value) else float(r.value),
+                 "value": optional_float(r.value),
                  "unit": "人" if r.variable.startswith("pop") else "世帯", "status": r.status}
                 for r in frame.itertuples()]
         existing = AreaStatistic.objects.filter(year=year, area_code__in=list(frame.mesh_code.unique()))

@@ -2,16 +2,16 @@
 housing statistics. A resource gets its district by point-in-polygon on its ``location``."""
 from __future__ import annotations
 
-import math
 
 import numpy as np
 from shapely.strtree import STRtree
 
 from karte.models import AreaStatistic, Dataset, District, Resource
+from loaders.boundaries import in_city
 from loaders.housing import read_area_table
 from loaders.resources import read_ksj_facilities, read_osm_export, read_points_csv, read_vacant_houses
 
-from .base import BaseImporter, ImportSummary, from_geos, to_geos
+from .base import BaseImporter, ImportSummary, from_geos, optional_float, to_geos
 
 FAR_TOLERANCE_M = 1000.0  # a facility just across the border still serves the city's residents
 
@@ -49,7 +49,7 @@ class _ResourceImporter(BaseImporter):
             summary.messages.append(f"{outside} resource(s) lie in no school district (outside the city or in water)")
         rows = []
         for r, district_id in zip(frame.itertuples(), district_ids):
-            area = None if r.area_m2 is None or (isinstance(r.area_m2, float) and math.isnan(r.area_m2)) else float(r.area_m2)
+            area = optional_float(r.area_m2)
             rows.append({"source_key": r.source_key, "kind": r.kind, "name": (r.name or "")[:200],
                          "address": (r.address or "")[:300], "is_public": bool(r.is_public),
                          "geom": to_geos(r.geometry), "location": to_geos(r.location), "area_m2": area,
@@ -136,9 +136,9 @@ class HousingVacancyImporter(BaseImporter):
 
     def persist(self, dataset, frame, summary: ImportSummary) -> None:
         if self.city_code:
-            frame = frame.loc[frame.area_code.map(lambda c: self.in_city(c, self.city_code))]
+            frame = frame.loc[frame.area_code.map(lambda c: in_city(c, self.city_code))]
         rows = [{"area_code": r.area_code, "year": self.year, "variable": r.variable, "area_name": r.area_name,
-                 "value": None if r.value is None or math.isnan(r.value) else float(r.value), "unit": r.unit,
+                 "value": optional_float(r.value), "unit": r.unit,
                  "status": r.status} for r in frame.itertuples()]
         existing = AreaStatistic.objects.filter(year=self.year, area_code__in=list(frame.area_code.unique()))
         scope = AreaStatistic.objects.filter(year=self.year)
