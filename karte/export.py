@@ -96,7 +96,7 @@ def resources_in_ward(queryset, ward):
 def default_walk_distance() -> int | None:
     """The walking distance candidates are shown for when none is asked: 500 m if scored, else the
     shortest scored (one distance at a time, so no resource appears twice)."""
-    distances = sorted(set(CandidateSite.objects.values_list("walk_distance_m", flat=True)))
+    distances = sorted(CandidateSite.objects.values_list("walk_distance_m", flat=True).distinct())
     if not distances:
         return None
     return 500 if 500 in distances else distances[0]

@@ -358,6 +358,7 @@ def districts_collection(
     year: int | None = None,
     simplify_m: float | None = None,
     with_geometry: bool = True,
+    catalogue: dict[str, dict] | None = None,
 ) -> dict:
     """Districts (小学校区) with indicator values: one Feature per district, ``id`` = district code.
 
@@ -378,7 +379,7 @@ def districts_collection(
     districts = list(queryset)
     district_codes = [d.code for d in districts]
 
-    catalogue = indicator_catalogue()
+    catalogue = indicator_catalogue() if catalogue is None else catalogue
     district_values = IndicatorValue.objects.filter(tier=IndicatorValue.Tier.DISTRICT, area_code__in=district_codes)
     if indicators is None:
         present = district_values.values_list("indicator", flat=True).distinct()
@@ -388,7 +389,7 @@ def districts_collection(
         validate_indicator_codes(indicators, catalogue)
 
     selected = district_values.filter(indicator__in=indicators)
-    available_years = sorted(set(selected.values_list("year", flat=True)))
+    available_years = sorted(selected.values_list("year", flat=True).distinct())
     if year is None:
         year = available_years[-1] if available_years else None
     values = {(iv.area_code, iv.indicator): iv for iv in selected.filter(year=year)} if year is not None else {}
@@ -492,8 +493,17 @@ def _point_lon_lat(geom) -> tuple[float | None, float | None]:
     return float(point.x), float(point.y)
 
 
-def resource_properties(resource: Resource) -> dict:
-    lon, lat = _point_lon_lat(resource.location)
+def _point_feature_parts(geom) -> tuple[dict | None, float | None, float | None]:
+    """A location point as a GeoJSON geometry and its lon/lat, transformed once for both."""
+    geometry = geometry_to_geojson(shapely_from_geos(geom)) if geom is not None else None
+    if geometry is None:
+        return None, None, None
+    lon, lat = geometry["coordinates"]
+    return geometry, lon, lat
+
+
+def resource_properties(resource: Resource, lon_lat: tuple[float | None, float | None] | None = None) -> dict:
+    lon, lat = lon_lat if lon_lat is not None else _point_lon_lat(resource.location)
     return {
         "id": resource.pk,
         "source_key": resource.source_key,
@@ -519,8 +529,13 @@ def resources_collection(
     resources = list(queryset.select_related("district"))
     features = []
     for resource in resources:
-        geom = resource.location if point_geometry else resource.geom
-        features.append(feature(resource.pk, geometry_to_geojson(shapely_from_geos(geom)), resource_properties(resource)))
+        if point_geometry:
+            geometry, lon, lat = _point_feature_parts(resource.location)
+            properties = resource_properties(resource, (lon, lat))
+        else:
+            geometry = geometry_to_geojson(shapely_from_geos(resource.geom))
+            properties = resource_properties(resource)
+        features.append(feature(resource.pk, geometry, properties))
     metadata = _base_metadata("resources")
     metadata.update(layer_metadata or {})
     metadata["sources"] = sources_for(r.dataset_id for r in resources)
@@ -535,7 +550,7 @@ def candidates_collection(queryset, *, layer_metadata: dict | None = None) -> di
     dataset_ids = set()
     for position, candidate in enumerate(candidates, start=1):
         resource = candidate.resource
-        lon, lat = _point_lon_lat(resource.location)
+        geometry, lon, lat = _point_feature_parts(resource.location)
         properties = {
             "rank": position,
             "candidate_id": candidate.pk,
@@ -555,7 +570,7 @@ def candidates_collection(queryset, *, layer_metadata: dict | None = None) -> di
             "lat": lat,
         }
         dataset_ids.add(resource.dataset_id)
-        features.append(feature(candidate.pk, geometry_to_geojson(shapely_from_geos(resource.location)), properties))
+        features.append(feature(candidate.pk, geometry, properties))
     metadata = _base_metadata("candidates")
     metadata.update(layer_metadata or {})
     metadata["sources"] = sources_for(dataset_ids)
@@ -610,8 +625,7 @@ def siting_collection(run: SitingRun) -> dict:
         }
         geometry = None
         if resource is not None:
-            properties["lon"], properties["lat"] = _point_lon_lat(resource.location)
-            geometry = geometry_to_geojson(shapely_from_geos(resource.location))
+            geometry, properties["lon"], properties["lat"] = _point_feature_parts(resource.location)
         features.append(feature(entry["resource_id"], geometry, properties))
     metadata = _base_metadata("sites")
     metadata["siting_run"] = siting_run_record(run)

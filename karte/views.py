@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -44,10 +44,6 @@ MAP_INDICATOR_ORDER = (
 )
 DEFAULT_INDICATOR = "ageing_rate"
 SITING_SOLVERS = ("greedy", "exact")
-DEFAULT_CANDIDATE_KINDS = (
-    ResourceKind.VACANT_HOUSE, ResourceKind.VACANT_SHOP, ResourceKind.PUBLIC_FACILITY, ResourceKind.SCHOOL,
-    ResourceKind.PARK, ResourceKind.SHRINE_TEMPLE, ResourceKind.WELFARE_FACILITY,
-)
 
 # One short glyph per resource kind, so the map never tells kinds apart by colour alone.
 KIND_GLYPHS = {
@@ -107,12 +103,8 @@ def tile_config() -> dict | None:
 def map_urls() -> dict[str, str]:
     """Where the map fetches its layers: districts from the public API (the contract), the rest from
     ``/map-data/`` (all resources of a kind unpaginated, ward lines, the latest siting run)."""
-    try:
-        districts_url = reverse("api:districts")
-    except NoReverseMatch:
-        districts_url = reverse("map-data-districts")
     return {
-        "districts": districts_url,
+        "districts": reverse("api:districts"),
         "resources": reverse("map-data-resources"),
         "candidates": reverse("map-data-candidates"),
         "wards": reverse("map-data-wards"),
@@ -245,7 +237,7 @@ def district_detail(request: HttpRequest, code: str) -> HttpResponse:
         CandidateSite.objects.filter(resource__district=district).select_related("resource").order_by("-score")[:5]
     )
     layers = {
-        "district": geojson.districts_collection(codes=[district.code], indicators=[]),
+        "district": geojson.districts_collection(codes=[district.code], indicators=[], catalogue=catalogue),
         "resources": geojson.resources_collection(Resource.objects.filter(district=district), point_geometry=True),
         "candidates": geojson.candidates_collection(
             CandidateSite.objects.filter(pk__in=[c.pk for c in candidates]).order_by("-score")
@@ -276,17 +268,8 @@ def district_detail(request: HttpRequest, code: str) -> HttpResponse:
             "tiles": tile_config(), "layers": layers, "strings": _ui_strings(),
             "kinds": kind_entries(by_kind.keys()), "language": get_language() or "ja",
         },
-        "has_pdf": _has_route("district-karte-pdf"),
     }
     return render(request, "karte/district.html", context)
-
-
-def _has_route(name: str) -> bool:
-    try:
-        reverse(name, args=["x"])
-    except NoReverseMatch:
-        return False
-    return True
 
 
 def ward_detail(request: HttpRequest, code: str) -> HttpResponse:
@@ -320,7 +303,6 @@ def ward_detail(request: HttpRequest, code: str) -> HttpResponse:
         "ward_row": [ward_values.get(code) for code in codes],
         "city_row": [city_values.get(code) for code in codes],
         "district_total": District.objects.filter(city=ward.city).count(),
-        "has_pdf": _has_route("ward-karte-pdf"),
         "other_wards": Ward.objects.filter(city=ward.city).order_by("code"),
     }
     return render(request, "karte/ward.html", context)
@@ -363,7 +345,7 @@ def _parse_siting_form(data) -> dict:
 
 
 def _run_siting(params: dict) -> SitingRun:
-    from .siting import run_siting  # built by the siting helper (karte/siting.py)
+    from .siting import run_siting  # imported on use: the siting service loads the solver stack
 
     return run_siting(
         params["city"], ward=params["ward"], kinds=params["kinds"],
@@ -394,8 +376,6 @@ def siting(request: HttpRequest) -> HttpResponse:
             run = _run_siting(params)
         except SitingFormError as exc:
             error = str(exc)
-        except ImportError:
-            error = _("配置計算（karte.siting）がまだ利用できません。")
         except ValueError as exc:  # run_siting refuses impossible requests with a ValueError
             error = _("計算できませんでした: %(reason)s") % {"reason": exc}
         else:
@@ -417,7 +397,8 @@ def siting(request: HttpRequest) -> HttpResponse:
                 "kinds": list(run.candidate_kinds or []), "walk_distance_m": run.walk_distance_m, "k": run.k,
                 "solver": run.solver, "ward": run.ward.code if run.ward else "",
             }
-    result = _siting_result(run) if run else None
+    sites_layer = geojson.siting_collection(run) if run else None
+    result = _siting_result(run, sites_layer) if run else None
     context = {
         "form": form_values,
         "error": error,
@@ -429,7 +410,7 @@ def siting(request: HttpRequest) -> HttpResponse:
         "recent_runs": SitingRun.objects.select_related("ward").order_by("-created_at", "-pk")[:10],
         "map_config": {
             "tiles": tile_config(), "strings": _ui_strings(), "language": get_language() or "ja",
-            "layers": {"sites": geojson.siting_collection(run)} if run else {},
+            "layers": {"sites": sites_layer} if run else {},
             "walk_distance_m": run.walk_distance_m if run else None,
             "urls": {"wards": reverse("map-data-wards")},
         },
@@ -438,16 +419,16 @@ def siting(request: HttpRequest) -> HttpResponse:
 
 
 def _default_candidate_kinds() -> list[str]:
-    try:
-        from .siting import DEFAULT_CANDIDATE_KINDS as kinds  # the siting service's own default
-    except ImportError:
-        kinds = DEFAULT_CANDIDATE_KINDS
-    return [str(kind) for kind in kinds]
+    from .siting import DEFAULT_CANDIDATE_KINDS  # the siting service's own default
+
+    return [str(kind) for kind in DEFAULT_CANDIDATE_KINDS]
 
 
-def _siting_result(run: SitingRun) -> dict:
-    record = geojson.siting_run_record(run)
-    sites = [feature["properties"] for feature in geojson.siting_collection(run)["features"]]
+def _siting_result(run: SitingRun, sites_layer: dict) -> dict:
+    """The run's table: ``sites_layer`` is its :func:`geojson.siting_collection` (shown on the map
+    too; its properties are copied here, not changed)."""
+    record = sites_layer["karte:metadata"]["siting_run"]
+    sites = [dict(feature["properties"]) for feature in sites_layer["features"]]
     names = dict(District.objects.filter(code__in=[s["district_code"] for s in sites if s.get("district_code")])
                  .values_list("code", "name_ja"))
     # run.chosen may carry persons newly within reach (elderly, elderly_alone) besides the weighted

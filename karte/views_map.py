@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 
 from . import geojson
+from .export import default_walk_distance
 from .models import CandidateSite, Resource, SitingRun, Ward
 
 
@@ -71,10 +72,8 @@ def candidates(request: HttpRequest) -> JsonResponse:
             queryset = queryset.filter(walk_distance_m=int(distance))
         except ValueError:
             return JsonResponse({"error": "walk_distance_m must be whole metres", "parameter": "walk_distance_m"}, status=400)
-    else:
-        distances = list(CandidateSite.objects.values_list("walk_distance_m", flat=True).distinct())
-        if distances:
-            queryset = queryset.filter(walk_distance_m=500 if 500 in distances else min(distances))
+    elif (default := default_walk_distance()) is not None:
+        queryset = queryset.filter(walk_distance_m=default)
     if request.GET.get("ward"):
         queryset = queryset.filter(resource__district__ward__code=request.GET["ward"])
     if request.GET.get("limit"):
