@@ -21,7 +21,6 @@ import math
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -38,6 +37,7 @@ from karte.models import (
     RasterLayer,
 )
 from spatial import compare, isolation
+from spatial.demand import WATER_HCODE
 from spatial.indicators import INDICATORS, RATE_CODES, changes, derived_indicators, derived_uncertainty
 from spatial.interpolation import area_interpolate, dissolve_merged_areas, impute_suppressed
 from spatial.projection import project
@@ -46,7 +46,6 @@ from spatial.resources import resource_counts
 logger = logging.getLogger(__name__)
 
 METHOD_ID = "karte.compute/1"
-WATER_HCODE = 8154
 PROJECTION_YEARS = (2028, 2040)
 DISTRICT, WARD, CITY = IndicatorValue.Tier.DISTRICT, IndicatorValue.Tier.WARD, IndicatorValue.Tier.CITY
 
@@ -154,20 +153,12 @@ def _census_year(city: City, year: int, districts_metric: gpd.GeoDataFrame, crs_
 # Resources, hazard, walk coverage
 # ------------------------------------------------------------------------------------------------
 
-def _raster_path(layer: RasterLayer) -> Path | None:
-    candidates = [Path(layer.path)]
-    if not candidates[0].is_absolute():
-        candidates = [Path(settings.KARTE_RASTER_DIR) / layer.path, Path(settings.KARTE_FIXTURES_DIR) / layer.path,
-                      Path(settings.BASE_DIR) / layer.path]
-    return next((p for p in candidates if p.exists()), None)
-
-
 def _resource_tiers(
     city: City, districts_metric: gpd.GeoDataFrame, crs_metric: int, summary: CitySummary
 ) -> tuple[dict[str, pd.DataFrame], set[int], dict]:
     resources = frames.resources_frame(city)
     hazard = frames.raster_layer(RasterLayer.Kind.HAZARD)
-    hazard_path = _raster_path(hazard) if hazard is not None else None
+    hazard_path = frames.raster_path(hazard) if hazard is not None else None
     parameters: dict = {}
     dataset_ids = {int(d) for d in resources["dataset_id"].dropna().unique()} if len(resources) else set()
     if hazard is not None and hazard_path is None:

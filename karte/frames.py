@@ -6,10 +6,12 @@ core reprojects to the city's ``projected_srid`` (EPSG:6677 for Kawasaki) for me
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 import shapely
+from django.conf import settings
 from django.db.models import Q
 
 from karte.models import STORAGE_SRID, CensusArea, CensusFigure, City, District, RasterLayer, Resource, Ward
@@ -31,8 +33,13 @@ def resolve_city(city: City | str | None = None) -> City:
         raise City.DoesNotExist(f"no city with JIS code {city!r} (loaded: {known})") from None
 
 
+def shapely_from_geos(geom) -> shapely.Geometry:
+    """A shapely geometry from a Django GEOS geometry (through WKB, no precision lost)."""
+    return shapely.from_wkb(bytes(geom.wkb))
+
+
 def _geometries(values: Iterable) -> list:
-    return [None if g is None else shapely.from_wkb(bytes(g.wkb)) for g in values]
+    return [None if g is None else shapely_from_geos(g) for g in values]
 
 
 def _frame(rows: list[dict], geometry_key: str = "geom") -> gpd.GeoDataFrame:
@@ -77,7 +84,8 @@ def wards_frame(city: City | str | None = None) -> gpd.GeoDataFrame:
     return _frame(rows)
 
 
-def _census_area_codes(city: City) -> list[str]:
+def census_area_codes(city: City) -> list[str]:
+    """The codes a city's small areas carry as ``city_code``: the city's and its wards'."""
     return [city.code, *ward_codes(city)]
 
 
@@ -86,7 +94,7 @@ def census_areas_frame(city: City | str | None = None, year: int | None = None) 
     ``hcode``, ``area_m2``, ``census_year``, ``dataset_id``, geometry (EPSG:6668). Without ``year``:
     the latest census year loaded."""
     city = resolve_city(city)
-    areas = CensusArea.objects.filter(city_code__in=_census_area_codes(city))
+    areas = CensusArea.objects.filter(city_code__in=census_area_codes(city))
     if year is None:
         year = areas.order_by("-census_year").values_list("census_year", flat=True).first()
     rows = list(
@@ -106,7 +114,7 @@ def census_years(city: City | str | None = None) -> list[int]:
     """Census years with small areas loaded for the city, ascending."""
     city = resolve_city(city)
     return sorted(set(
-        CensusArea.objects.filter(city_code__in=_census_area_codes(city)).values_list("census_year", flat=True)
+        CensusArea.objects.filter(city_code__in=census_area_codes(city)).values_list("census_year", flat=True)
     ))
 
 
@@ -116,7 +124,7 @@ def census_figures_frame(
     """Tidy census figures: ``key_code, variable, value, status, merged_into, dataset_id`` for the
     city's small areas of ``year`` (latest loaded without it). Suppressed cells have value NaN."""
     city = resolve_city(city)
-    keys = CensusArea.objects.filter(city_code__in=_census_area_codes(city))
+    keys = CensusArea.objects.filter(city_code__in=census_area_codes(city))
     if year is None:
         year = keys.order_by("-census_year").values_list("census_year", flat=True).first()
     keys = keys.filter(census_year=year).values_list("key_code", flat=True)
@@ -155,3 +163,13 @@ def resources_frame(city: City | str | None = None, kinds: Iterable[str] | None 
 def raster_layer(kind: str) -> RasterLayer | None:
     """The most recently loaded raster layer of a kind (``hazard``, ``population`` …), or None."""
     return RasterLayer.objects.filter(kind=kind).order_by("-id").first()
+
+
+def raster_path(layer: RasterLayer) -> Path | None:
+    """Where a raster layer's file is: its path as stored, or relative to the raster folder, the
+    fixtures or the project; None when the file is missing."""
+    candidates = [Path(layer.path)]
+    if not candidates[0].is_absolute():
+        candidates = [Path(settings.KARTE_RASTER_DIR) / layer.path, Path(settings.KARTE_FIXTURES_DIR) / layer.path,
+                      Path(settings.BASE_DIR) / layer.path]
+    return next((p for p in candidates if p.exists()), None)

@@ -28,6 +28,7 @@ from shapely.geometry import MultiPolygon, Polygon, mapping
 from shapely.geometry.base import BaseGeometry
 from shapely.geometry.polygon import orient
 
+from .frames import shapely_from_geos
 from .models import (
     STORAGE_SRID,
     CandidateSite,
@@ -114,11 +115,6 @@ def transform_geometry(geom: BaseGeometry, source_srid: int, target_srid: int) -
         return np.column_stack([x, y])
 
     return shapely.transform(geom, _apply)
-
-
-def shapely_from_geos(geom) -> BaseGeometry:
-    """A shapely geometry from a Django GEOS geometry (through WKB, no precision lost)."""
-    return shapely.from_wkb(bytes(geom.wkb))
 
 
 def orient_right_hand(geom: BaseGeometry) -> BaseGeometry:

@@ -21,8 +21,6 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-import shapely
-from django.conf import settings
 from django.db import transaction
 
 from karte import frames
@@ -83,17 +81,9 @@ def validate_kinds(kinds: Iterable[str] | None) -> list[str]:
     return chosen
 
 
-def _shapely(geometry) -> shapely.Geometry:
-    return shapely.from_wkb(bytes(geometry.wkb))
-
-
-def _area_codes(city: City) -> list[str]:
-    return [city.code, *frames.ward_codes(city)]
-
-
 def latest_census_year(city: City) -> int:
     year = (CensusFigure.objects.filter(variable=ELDERLY_VARIABLE,
-                                        key_code__in=CensusArea.objects.filter(city_code__in=_area_codes(city))
+                                        key_code__in=CensusArea.objects.filter(city_code__in=frames.census_area_codes(city))
                                         .values("key_code"))
             .order_by("-census_year").values_list("census_year", flat=True).first())
     if year is None:
@@ -106,11 +96,7 @@ def _population_raster() -> tuple[Path | None, str]:
     layer = frames.raster_layer(RasterLayer.Kind.POPULATION)
     if layer is None:
         return None, "centroid"
-    relative = Path(layer.path)
-    options = [relative] if relative.is_absolute() else [
-        Path(settings.KARTE_RASTER_DIR) / relative, Path(settings.KARTE_FIXTURES_DIR) / relative,
-    ]
-    path = next((option for option in options if option.exists()), None)
+    path = frames.raster_path(layer)
     if path is None:
         logger.warning("population raster %s: file %s missing; demand falls back to representative points",
                        layer.name, layer.path)
@@ -180,7 +166,7 @@ def _demand_in_ward(demand: gpd.GeoDataFrame, ward: Ward) -> pd.Series:
     if codes.eq(ward.code).any():
         return codes.eq(ward.code)
     if ward.geom is not None:
-        return demand.geometry.within(_shapely(ward.geom))
+        return demand.geometry.within(frames.shapely_from_geos(ward.geom))
     raise SitingInputError(f"ward {ward.code} has neither census small areas nor a boundary to select by")
 
 
@@ -207,7 +193,7 @@ def run_siting(city: City | str, ward: Ward | str | None = None, kinds: Iterable
     if ward is not None:
         demand = demand[_demand_in_ward(demand, ward).to_numpy()]
         if ward.geom is not None:
-            candidates = candidates[candidates.geometry.within(_shapely(ward.geom)).to_numpy()]
+            candidates = candidates[candidates.geometry.within(frames.shapely_from_geos(ward.geom)).to_numpy()]
         else:
             candidates = candidates[candidates["id"].isin(
                 list(Resource.objects.filter(district__ward=ward).values_list("id", flat=True)))]

@@ -31,6 +31,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from spatial.compare import rank_descending
+
 DEFAULT_WEIGHTS: dict[str, float] = {
     "elderly_alone_share": 0.4,
     "ageing_rate": 0.3,
@@ -83,7 +85,7 @@ def used_weights(indicators: pd.DataFrame, weights: Mapping[str, float] | None =
 
 def rank(index: pd.Series) -> pd.Series:
     """Rank 1 = most at risk (highest index); unknown values get no rank."""
-    return index.rank(ascending=False, method="min").astype("Int64")
+    return rank_descending(index)
 
 
 def sensitivity(

@@ -84,13 +84,23 @@ class SitingResult:
         return asdict(self)
 
 
-def demand_weights(demand: pd.DataFrame, alone_weight: float = ALONE_WEIGHT) -> np.ndarray:
-    """w_i = elderly + alone_weight × elderly_alone (persons); unknown (NaN) parts count 0."""
-    elderly = np.nan_to_num(pd.to_numeric(demand["elderly"], errors="coerce").to_numpy(dtype=float))
-    alone = np.nan_to_num(pd.to_numeric(demand["elderly_alone"], errors="coerce").to_numpy(dtype=float))
+def _elderly_counts(demand: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Elderly and elderly-alone persons per demand point; unknown (NaN) counts as 0."""
+    def column(name: str) -> np.ndarray:
+        return np.nan_to_num(pd.to_numeric(demand[name], errors="coerce").to_numpy(dtype=float))
+
+    return column("elderly"), column("elderly_alone")
+
+
+def _weights(elderly: np.ndarray, alone: np.ndarray, alone_weight: float) -> np.ndarray:
     if (elderly < 0).any() or (alone < 0).any():
         raise ValueError("demand: negative elderly or elderly_alone count")
     return elderly + alone_weight * alone
+
+
+def demand_weights(demand: pd.DataFrame, alone_weight: float = ALONE_WEIGHT) -> np.ndarray:
+    """w_i = elderly + alone_weight × elderly_alone (persons); unknown (NaN) parts count 0."""
+    return _weights(*_elderly_counts(demand), alone_weight)
 
 
 def _covered_by_existing(demand: gpd.GeoDataFrame, existing: gpd.GeoDataFrame | None, distance_m: float,
@@ -116,8 +126,7 @@ def score_candidates(demand: gpd.GeoDataFrame, candidates: gpd.GeoDataFrame,
     """
     matrix = reach_matrix(demand, candidates, distance_m, crs_metric, distance_model).astype(float)
     uncovered = ~_covered_by_existing(demand, existing, distance_m, crs_metric, distance_model)
-    elderly = np.nan_to_num(pd.to_numeric(demand["elderly"], errors="coerce").to_numpy(dtype=float))
-    alone = np.nan_to_num(pd.to_numeric(demand["elderly_alone"], errors="coerce").to_numpy(dtype=float))
+    elderly, alone = _elderly_counts(demand)
     transposed = matrix.T.tocsr()
     scores = pd.DataFrame({
         "elderly_reached": transposed @ elderly,
@@ -304,9 +313,8 @@ def choose_sites(demand: gpd.GeoDataFrame, candidates: gpd.GeoDataFrame, k: int,
         raise ValueError(f"k must be ≥ 0, got {k}")
     started = time.perf_counter()
     model = distance_model or StraightLineDistance()
-    weights_full = demand_weights(demand, alone_weight)
-    elderly = np.nan_to_num(pd.to_numeric(demand["elderly"], errors="coerce").to_numpy(dtype=float))
-    alone = np.nan_to_num(pd.to_numeric(demand["elderly_alone"], errors="coerce").to_numpy(dtype=float))
+    elderly, alone = _elderly_counts(demand)
+    weights_full = _weights(elderly, alone, alone_weight)
     covered_before_mask = _covered_by_existing(demand, existing, distance_m, crs_metric, model)
     weights = np.where(covered_before_mask, 0.0, weights_full)
     coverage = reach_matrix(demand, candidates, distance_m, crs_metric, model) if len(candidates) else \

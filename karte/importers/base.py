@@ -12,6 +12,7 @@ import shapely
 from django.contrib.gis.geos import GEOSGeometry
 from django.db import transaction
 
+from karte.frames import shapely_from_geos as from_geos
 from karte.models import STORAGE_SRID, City, Dataset, Ward
 from loaders.common import sha256_of
 from loaders.errors import LoaderError, Report
@@ -72,10 +73,6 @@ def optional_float(value) -> float | None:
 
 def to_geos(geom, srid: int = STORAGE_SRID) -> GEOSGeometry:
     return GEOSGeometry(memoryview(shapely.to_wkb(geom)), srid=srid)
-
-
-def from_geos(geom: GEOSGeometry):
-    return shapely.from_wkb(bytes(geom.wkb))
 
 
 def _differs(old: Any, new: Any) -> bool:
