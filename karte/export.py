@@ -86,11 +86,12 @@ def build_collection(
     return siting_collection(run)
 
 
-def resources_in_ward(queryset, ward):
-    """Resources inside the ward's boundary, or assigned to its districts when it has none."""
+def resources_in_ward(queryset, ward, via: str = ""):
+    """Resources inside the ward's boundary, or assigned to its districts when it has none.
+    ``via``: the lookup from the queryset's model to the resource (``"resource__"`` for candidates)."""
     if ward.geom is not None:
-        return queryset.filter(location__intersects=ward.geom)
-    return queryset.filter(district__ward=ward)
+        return queryset.filter(**{f"{via}location__intersects": ward.geom})
+    return queryset.filter(**{f"{via}district__ward": ward})
 
 
 def default_walk_distance() -> int | None:
@@ -110,10 +111,7 @@ def candidates_queryset(ward=None, walk_distance_m: int | None = None):
     if walk_distance_m is not None:
         queryset = queryset.filter(walk_distance_m=walk_distance_m)
     if ward is not None:
-        if ward.geom is not None:
-            queryset = queryset.filter(resource__location__intersects=ward.geom)
-        else:
-            queryset = queryset.filter(resource__district__ward=ward)
+        queryset = resources_in_ward(queryset, ward, via="resource__")
     return queryset
 
 

@@ -243,13 +243,16 @@ def dataset_record(dataset: Dataset) -> dict:
     }
 
 
-def _dataset_ids_from_inputs(inputs: dict | None) -> set[int]:
+def dataset_ids_from_inputs(inputs) -> set[int]:
+    """Dataset ids named in an IndicatorValue's ``inputs`` (a list, or a dict with ``datasets``)."""
+    if isinstance(inputs, dict):
+        inputs = inputs.get("datasets", inputs.get("dataset_ids", []))
     ids: set[int] = set()
-    for entry in (inputs or {}).get("datasets", []) or []:
-        if isinstance(entry, dict) and isinstance(entry.get("id"), int):
-            ids.add(entry["id"])
-        elif isinstance(entry, int):
-            ids.add(entry)
+    for item in inputs or []:
+        if isinstance(item, int):
+            ids.add(item)
+        elif isinstance(item, dict) and isinstance(item.get("id"), int):
+            ids.add(item["id"])
     return ids
 
 
@@ -401,7 +404,7 @@ def districts_collection(
     for iv in upper_tiers:
         target = ward_values if iv.tier == IndicatorValue.Tier.WARD else city_values
         target[iv.indicator][iv.area_code] = clean_number(iv.value)
-        dataset_ids |= _dataset_ids_from_inputs(iv.inputs)
+        dataset_ids |= dataset_ids_from_inputs(iv.inputs)
 
     indicator_meta: dict[str, dict] = {}
     for code in indicators:
@@ -411,7 +414,7 @@ def districts_collection(
         method_ids = sorted({str(iv.inputs.get("method_id")) for iv in stored if (iv.inputs or {}).get("method_id")})
         ids: set[int] = set()
         for iv in stored:
-            ids |= _dataset_ids_from_inputs(iv.inputs)
+            ids |= dataset_ids_from_inputs(iv.inputs)
         dataset_ids |= ids
         parameters = next((iv.inputs.get("parameters") for iv in stored if (iv.inputs or {}).get("parameters")), None)
         uncertain = [iv.uncertain_share for iv in stored if iv.uncertain_share is not None]

@@ -43,11 +43,16 @@ FORMATS = ("json", "csv")
 def _indicator_codes(params: QueryParams, present_codes_for: list[str] | None = None) -> list[str] | None:
     """``indicators=a,b`` as a list; ``indicators=all`` = every code stored for the districts."""
     if params.text("indicators") == "all":
-        queryset = IndicatorValue.objects.filter(tier=IndicatorValue.Tier.DISTRICT)
-        if present_codes_for is not None:
-            queryset = queryset.filter(area_code__in=present_codes_for)
-        return sorted(set(queryset.values_list("indicator", flat=True)))
+        return _stored_indicator_codes(present_codes_for)
     return params.codes("indicators")
+
+
+def _stored_indicator_codes(area_codes: list[str] | None = None) -> list[str]:
+    """Every indicator code stored for districts (of ``area_codes`` if given)."""
+    queryset = IndicatorValue.objects.filter(tier=IndicatorValue.Tier.DISTRICT)
+    if area_codes is not None:
+        queryset = queryset.filter(area_code__in=area_codes)
+    return sorted(set(queryset.values_list("indicator", flat=True)))
 
 
 @api_endpoint({"city", "ward", "indicators", "year", "simplify", "format"})
@@ -75,7 +80,7 @@ def district_detail(request: HttpRequest, params: QueryParams, code: str) -> Htt
         raise ApiError(f"no district with code {code!r}", "code", status=404)
     indicators = _indicator_codes(params, [code])
     if indicators is None:  # one district: every stored figure, the census counts included
-        indicators = _indicator_codes_all(code)
+        indicators = _stored_indicator_codes([code])
     collection = districts_collection(
         codes=[code],
         indicators=indicators,
@@ -88,13 +93,6 @@ def district_detail(request: HttpRequest, params: QueryParams, code: str) -> Htt
     feature = dict(collection["features"][0])
     feature[METADATA_MEMBER] = collection[METADATA_MEMBER]
     return json_response(feature, geojson=True)
-
-
-def _indicator_codes_all(code: str) -> list[str]:
-    return sorted(set(
-        IndicatorValue.objects.filter(tier=IndicatorValue.Tier.DISTRICT, area_code=code)
-        .values_list("indicator", flat=True)
-    ))
 
 
 @api_endpoint({"city", "ward", "kind", "bbox", "limit", "offset", "geometry", "format"})

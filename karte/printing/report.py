@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q
 
+from karte.geojson import dataset_ids_from_inputs
 from karte.pyramid import AGE_BANDS
 from karte.templatetags.karte_tags import display_digits
 from karte.models import CandidateSite, Dataset, District, IndicatorValue, Resource, ResourceKind
@@ -132,7 +133,7 @@ def indicator_rows(
     # Provenance of the district's own figures only: one query, not every tier's JSON.
     inputs_of = dict(IndicatorValue.objects.filter(pk__in=shown).values_list("pk", "inputs"))
     for row, pk in zip(rows, shown):
-        row.dataset_ids = sorted(_dataset_ids(inputs_of.get(pk)))
+        row.dataset_ids = sorted(dataset_ids_from_inputs(inputs_of.get(pk)))
     return rows, sorted(years)
 
 
@@ -161,16 +162,3 @@ def district_report(district: District, *, top_candidates: int = 5, walk_distanc
         years=sorted(years),
         pyramid=district_pyramid(district),
     )
-
-
-def _dataset_ids(inputs) -> set[int]:
-    """Dataset ids named in an IndicatorValue's ``inputs`` (a list, or a dict with ``datasets``)."""
-    if isinstance(inputs, dict):
-        inputs = inputs.get("datasets", inputs.get("dataset_ids", []))
-    ids: set[int] = set()
-    for item in inputs or []:
-        if isinstance(item, int):
-            ids.add(item)
-        elif isinstance(item, dict) and isinstance(item.get("id"), int):
-            ids.add(item["id"])
-    return ids
