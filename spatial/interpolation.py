@@ -6,12 +6,13 @@ Kawasaki); pass GeoDataFrames already in that CRS or give ``crs_metric`` to repr
 
 Method
 ------
-1. **Overlap table** (:func:`overlap_table`). An STRtree over the source polygons is queried with the
-   target polygons (bounding boxes, then ``intersects`` on prepared targets); for every candidate
-   pair the overlap area (m²) is computed with shapely 2's vectorised ``intersection``/``area``.
-   Pairs whose source is wholly covered by the target skip the intersection (their overlap is the
-   source's own area), and so do pairs that only touch; the predicates run in threads.
-   The result is a sparse ``n_source × n_target`` matrix ``A`` (scipy CSR, float64).
+1. **Overlap table** (:func:`overlap_table`). An STRtree over the source polygons gives the pairs
+   whose bounding boxes meet; the overlap area (m²) of each pair is computed exactly without
+   building the intersection polygon, as a sum of closed-form integrals over pairs of edges
+   (:mod:`spatial.overlap_area`; numba, on all CPUs). Shared boundaries, as where districts follow
+   small-area boundaries, need no special case. The result is a sparse ``n_source × n_target``
+   matrix ``A`` (scipy CSR, float64); it agrees with GEOS's ``area(intersection(…))`` to ~1e-13 of
+   the source's area.
 2. **Dasymetric mass** (optional). Instead of area, each overlap piece can weigh by what lies in it:
    the sum of a raster (e.g. population mesh, residential-land share) over the piece, each cell
    counted by the fraction of the cell the piece covers (:func:`raster_mass`), or the area of a
@@ -50,9 +51,7 @@ does not impute rates) and ``uncertain_share`` is the share of the district's ov
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -63,10 +62,12 @@ import pandas as pd
 import shapely
 from scipy import sparse
 
+from spatial.overlap_area import overlap_areas
+
 SuppressedRule = Literal["impute", "unknown"]
 
-# Below this many pairs the intersection runs in one thread: splitting costs more than it saves.
-_PARALLEL_MIN_PAIRS = 2_000
+# Overlaps below this share of the source's area are rounding noise where boundaries coincide.
+_TOUCH_TOLERANCE = 1e-11
 
 
 @dataclass(frozen=True)
@@ -130,31 +131,6 @@ def _geometry_array(frame: gpd.GeoDataFrame) -> np.ndarray:
     return np.asarray(frame.geometry.values, dtype=object)
 
 
-def _chunks(group: np.ndarray, threads: int) -> list[tuple[int, int]]:
-    """Split ``range(len(group))`` into about ``threads`` contiguous chunks, cutting only where
-    ``group`` (the sorted target position) changes, so no prepared target is shared by two threads
-    (GEOS builds a prepared geometry's indexes lazily, which is not safe to race)."""
-    n = len(group)
-    if threads <= 1 or n < _PARALLEL_MIN_PAIRS:
-        return [(0, n)]
-    cuts = [0]
-    for wanted in np.linspace(0, n, threads + 1)[1:-1].astype(int):
-        at = int(np.searchsorted(group, group[wanted], side="left"))
-        if at > cuts[-1]:
-            cuts.append(at)
-    cuts.append(n)
-    return list(zip(cuts[:-1], cuts[1:]))
-
-
-def _pairwise(func, left: np.ndarray, right: np.ndarray, chunks: list[tuple[int, int]]) -> np.ndarray:
-    """``func(left, right)`` element-wise; chunks run on threads (shapely releases the GIL)."""
-    if len(chunks) <= 1:
-        return func(left, right)
-    with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
-        parts = list(pool.map(lambda c: func(left[c[0]:c[1]], right[c[0]:c[1]]), chunks))
-    return np.concatenate(parts)
-
-
 def overlap_table(
     source: gpd.GeoDataFrame,
     target: gpd.GeoDataFrame,
@@ -165,100 +141,33 @@ def overlap_table(
 ) -> OverlapTable:
     """Overlap areas (m²) of every source × target pair, in the (projected) CRS of the inputs.
 
-    ``threads``: worker threads for the predicates and intersections (default: the machine's CPU
-    count, at most 8). Pairs that only touch (shared boundary, zero area) are dropped.
+    Candidate pairs are those whose bounding boxes meet (STRtree); their overlap areas come from
+    :func:`spatial.overlap_area.overlap_areas` (exact, without building the pieces). Pairs that only
+    touch — overlap below 1e-11 of the source's area, which is floating-point noise on a shared
+    boundary — are dropped. ``threads``: CPU threads for the areas (default: all).
+    ``keep_pieces``: also keep the intersection polygons (for dasymetric weights); a source covered
+    by the target is its own piece, the others are cut with GEOS.
     """
     source, target = _metric_pair(source, target, crs_metric)
     src = _geometry_array(source)
     tgt = _geometry_array(target)
-    if threads is None:
-        threads = min(os.cpu_count() or 1, 8)
-    tree = shapely.STRtree(src)
-    # Bounding-box candidates first, then the exact ``intersects`` on prepared targets, in chunks
-    # on threads (``STRtree.query`` with a predicate would run it in one thread).
-    target_pos, source_pos = tree.query(tgt)
-    order = np.lexsort((source_pos, target_pos))  # grouped by target
-    target_pos = target_pos[order].astype(np.int64)
+    target_pos, source_pos = shapely.STRtree(src).query(tgt)
+    order = np.lexsort((target_pos, source_pos))  # grouped by source, as the matrix rows are
     source_pos = source_pos[order].astype(np.int64)
-    shapely.prepare(tgt)
-
-    # Prepared targets make the predicates cheap. Three kinds of candidate pairs:
-    # 1. the target covers the source (only possible when its bounding box holds the source's):
-    #    the overlap is the source's own area, no intersection needed;
-    # 2. the two only touch (shared boundary, as where districts follow small-area boundaries):
-    #    the overlap is 0 — every candidate intersects, so ``touches`` means "interiors disjoint".
-    #    For a source inside another district this is decided once per pair of districts;
-    # 3. the rest (a district boundary cuts the source): vectorised ``intersection`` + ``area``.
-    try:
-        hits = _pairwise(shapely.intersects, tgt[target_pos], src[source_pos], _chunks(target_pos, threads))
-        target_pos, source_pos = target_pos[hits], source_pos[hits]
-        area = np.zeros(len(source_pos), dtype=np.float64)
-        pieces = np.empty(len(source_pos), dtype=object) if keep_pieces else None
-        src_bounds = shapely.bounds(src)[source_pos]
-        tgt_bounds = shapely.bounds(tgt)[target_pos]
-        may_cover = np.nonzero(
-            (tgt_bounds[:, 0] <= src_bounds[:, 0]) & (tgt_bounds[:, 1] <= src_bounds[:, 1])
-            & (tgt_bounds[:, 2] >= src_bounds[:, 2]) & (tgt_bounds[:, 3] >= src_bounds[:, 3])
-        )[0]
-        covered = np.zeros(len(source_pos), dtype=bool)
-        if len(may_cover):
-            # ``contains_properly`` on a prepared polygon is several times cheaper than ``covers``
-            # and settles sources clear of the district boundary; ``covers`` decides the rest.
-            covered[may_cover] = _pairwise(shapely.contains_properly, tgt[target_pos[may_cover]],
-                                           src[source_pos[may_cover]], _chunks(target_pos[may_cover], threads))
-            undecided = may_cover[~covered[may_cover]]
-            if len(undecided):
-                # A source whose interior point lies outside the target is not covered by it: one
-                # point-in-polygon test instead of a full ``covers`` (which is slow where the two
-                # share stretches of boundary, as neighbouring small areas and districts do).
-                needed = np.unique(source_pos[undecided])
-                interior_point = np.empty(len(src), dtype=object)
-                interior_point[needed] = shapely.point_on_surface(src[needed])
-                may_be_covered = _pairwise(shapely.intersects, tgt[target_pos[undecided]],
-                                           interior_point[source_pos[undecided]], _chunks(target_pos[undecided], threads))
-                undecided = undecided[may_be_covered]
-            if len(undecided):
-                covered[undecided] = _pairwise(shapely.covers, tgt[target_pos[undecided]], src[source_pos[undecided]],
-                                               _chunks(target_pos[undecided], threads))
-        area[covered] = shapely.area(src[source_pos[covered]])
-        if keep_pieces:
-            pieces[covered] = src[source_pos[covered]]
-        rest = np.nonzero(~covered)[0]
-        # A pair whose source lies inside another target T1 can overlap T2 only where T1 and T2
-        # overlap: test each such *district pair* once instead of every small area along it.
-        covering = np.full(len(src), -1, dtype=np.int64)
-        covering[source_pos[covered]] = target_pos[covered]
-        inside_other = covering[source_pos[rest]] >= 0
-        neighbour, rest = rest[inside_other], rest[~inside_other]
-        if len(neighbour):
-            # ``touches`` is symmetric: decide each unordered pair of districts once.
-            home, other = covering[source_pos[neighbour]], target_pos[neighbour]
-            pair_keys = np.minimum(home, other) * len(tgt) + np.maximum(home, other)
-            unique_keys = np.unique(pair_keys)
-            first, second = unique_keys // len(tgt), unique_keys % len(tgt)
-            districts_touch = _pairwise(shapely.touches, tgt[first], tgt[second], _chunks(first, threads))
-            overlapping_keys = unique_keys[~districts_touch]
-            rest = np.sort(np.concatenate([rest, neighbour[np.isin(pair_keys, overlapping_keys)]]))
-        if len(rest):
-            touching = _pairwise(shapely.touches, tgt[target_pos[rest]], src[source_pos[rest]],
-                                 _chunks(target_pos[rest], threads))
-            cut = rest[~touching]
-        else:
-            cut = rest
+    target_pos = target_pos[order].astype(np.int64)
+    area = overlap_areas(src, tgt, source_pos, target_pos, threads=threads)
+    source_area = shapely.area(src)[source_pos]
+    keep = area > _TOUCH_TOLERANCE * source_area
+    source_pos, target_pos, area = source_pos[keep], target_pos[keep], area[keep]
+    pieces = None
+    if keep_pieces:
+        pieces = src[source_pos].copy()
+        cut = np.nonzero(area < (1.0 - _TOUCH_TOLERANCE) * source_area[keep])[0]
         if len(cut):
-            cut_pieces = _pairwise(shapely.intersection, src[source_pos[cut]], tgt[target_pos[cut]],
-                                   _chunks(target_pos[cut], threads))
-            area[cut] = shapely.area(cut_pieces)
-            if keep_pieces:
-                pieces[cut] = cut_pieces
-    finally:
-        shapely.destroy_prepared(tgt)
-
-    keep = area > 0
+            pieces[cut] = shapely.intersection(src[source_pos[cut]], tgt[target_pos[cut]])
     return OverlapTable(
-        source_pos=source_pos[keep], target_pos=target_pos[keep], area_m2=area[keep],
-        n_source=len(src), n_target=len(tgt), crs=source.crs,
-        pieces=pieces[keep] if keep_pieces else None,
+        source_pos=source_pos, target_pos=target_pos, area_m2=area,
+        n_source=len(src), n_target=len(tgt), crs=source.crs, pieces=pieces,
     )
 
 
@@ -466,8 +375,8 @@ def area_interpolate(
             mass_matrix = (sparse.diags((~massless).astype(float)) @ mass_matrix + fallback).tocsr()
             method += f"; {int(massless.sum())} source(s) without mass fall back to area"
 
-    frame = gpd.GeoDataFrame(index=target.index, geometry=target.geometry.values, crs=target.crs)
-    uncertain = pd.DataFrame(index=target.index)
+    columns: dict[str, np.ndarray] = {}
+    shares: dict[str, np.ndarray] = {}
     imputed_cells = 0
 
     if extensive_variables:
@@ -480,7 +389,7 @@ def area_interpolate(
             scale = np.divide(covered, own, out=np.zeros_like(own), where=own > 0)
             weights = sparse.diags(scale) @ _row_normalise(mass_matrix)
         weights_t = weights.T.tocsr()
-        raw = source[extensive_variables].apply(pd.to_numeric, errors="coerce").astype(float)
+        raw = _numeric(source, extensive_variables)
         is_suppressed = ~np.isfinite(raw.to_numpy())
         if suppressed == "impute" and is_suppressed.any():
             groups = source[impute_group].to_numpy() if impute_group else None
@@ -504,11 +413,11 @@ def area_interpolate(
             estimate[suppressed_hits > 0] = np.nan
             share = _mass_share(mass_matrix, is_suppressed)
         for k, variable in enumerate(extensive_variables):
-            frame[variable] = estimate[:, k]
-            uncertain[variable] = np.clip(share[:, k], 0.0, 1.0)
+            columns[variable] = estimate[:, k]
+            shares[variable] = np.clip(share[:, k], 0.0, 1.0)
 
     if intensive_variables:
-        raw = source[intensive_variables].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+        raw = _numeric(source, intensive_variables).to_numpy()
         known = np.isfinite(raw)
         mass_t = mass_matrix.T.tocsr()
         numerator = mass_t @ np.where(known, raw, 0.0)
@@ -517,14 +426,22 @@ def area_interpolate(
             estimate = np.where(denominator > 0, numerator / denominator, np.nan)
         share = _mass_share(mass_matrix, ~known)
         for k, variable in enumerate(intensive_variables):
-            frame[variable] = estimate[:, k]
-            uncertain[variable] = share[:, k]
+            columns[variable] = estimate[:, k]
+            shares[variable] = share[:, k]
 
     rule = "秘匿値は親地域(区)の比率で補完" if suppressed == "impute" else "秘匿値は不明のまま"
+    frame = gpd.GeoDataFrame(columns, index=target.index, geometry=target.geometry.values, crs=target.crs)
+    uncertain = pd.DataFrame(shares, index=target.index)
     return InterpolationResult(
         frame=frame, uncertain_share=uncertain, method=f"{method}; {rule}", table=table,
         imputed_cells=imputed_cells,
     )
+
+
+def _numeric(frame: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
+    """Columns as float64; text that is not a number (a suppression mark left over) becomes NaN."""
+    return pd.DataFrame({name: pd.to_numeric(frame[name], errors="coerce") for name in names},
+                        index=frame.index).astype(float)
 
 
 def _mass_share(mass_matrix: sparse.csr_matrix, flagged: np.ndarray) -> np.ndarray:

@@ -14,7 +14,6 @@ from affine import Affine
 from scipy import sparse
 from tobler.area_weighted import area_interpolate as tobler_area_interpolate
 
-from spatial import interpolation
 from spatial.interpolation import (
     area_interpolate,
     dissolve_merged_areas,
@@ -223,7 +222,7 @@ def test_merged_areas_join_their_carrier():
     assert dissolved.area.tolist() == pytest.approx([10_000.0, 20_000.0])
 
 
-def test_overlap_shortcuts_agree_with_overlay_when_districts_follow_or_overlap_small_areas(monkeypatch):
+def test_overlaps_agree_with_overlay_when_districts_follow_or_overlap_small_areas():
     # Districts made of whole small areas (covered / touching pairs), one cutting through them, and
     # two districts overlapping each other (as digitised 小学校区 sometimes do).
     cells = grid(6, 4, 600, 400)
@@ -238,9 +237,7 @@ def test_overlap_shortcuts_agree_with_overlay_when_districts_follow_or_overlap_s
     table = overlap_table(source, target, threads=1).matrix().toarray()
     reference = float64_overlay_table(source, target).toarray()
     np.testing.assert_allclose(table, reference, rtol=1e-9, atol=1e-9)
-    # The threaded path (chunks cut between targets) gives the same table.
-    monkeypatch.setattr(interpolation, "_PARALLEL_MIN_PAIRS", 1)
-    assert len(interpolation._chunks(np.array([0, 0, 1, 1, 1, 2]), 2)) == 2
+    # On two threads, keeping the pieces, the table is the same.
     threaded = overlap_table(source, target, threads=2, keep_pieces=True)
     np.testing.assert_allclose(threaded.matrix().toarray(), reference, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(shapely.area(threaded.pieces), threaded.area_m2, rtol=1e-12)
