@@ -23,7 +23,6 @@ from .models import (
     GATHERING_PLACE_KINDS,
     CandidateSite,
     City,
-    Dataset,
     District,
     IndicatorValue,
     Resource,
@@ -32,7 +31,7 @@ from .models import (
     Ward,
 )
 from .pyramid import population_pyramid_svg
-from .printing.report import IndicatorRow, indicator_rows
+from .printing.report import district_report
 
 # The indicators offered on the map, in the order a facilitator thinks about them; others that
 # the database holds follow (census counts are left out: they are inputs, not indicators).
@@ -134,10 +133,11 @@ def map_indicators() -> list[dict]:
 
 
 def kind_entries(kinds) -> list[dict]:
+    kinds = set(kinds)
     return [
         {"code": kind, "label": str(ResourceKind(kind).label), "glyph": KIND_GLYPHS.get(kind, "・"),
          "colour": KIND_COLOURS.get(kind, "#666666"), "gathering": kind in GATHERING_PLACE_KINDS}
-        for kind in ResourceKind.values if kind in set(kinds)
+        for kind in ResourceKind.values if kind in kinds
     ]
 
 
@@ -198,11 +198,6 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "karte/map.html", context)
 
 
-def _karte_rows(district: District, catalogue: dict[str, dict]) -> tuple[list[IndicatorRow], list[int]]:
-    # The same rows as the printed karte, labelled in the active language.
-    return indicator_rows(district, label=lambda code: indicator_label(catalogue.get(code) or {}, code))
-
-
 def _district_pyramid(district: District) -> tuple[str, int | None]:
     from .printing.report import district_pyramid  # shared with the printed karte
 
@@ -221,35 +216,22 @@ def district_detail(request: HttpRequest, code: str) -> HttpResponse:
     """地区カルテ: one district's map, indicators against ward and city, pyramid, resources, candidates."""
     district = get_object_or_404(District.objects.select_related("city", "ward", "dataset"), code=code)
     catalogue = geojson.indicator_catalogue()
-    rows, years = _karte_rows(district, catalogue)
+    # The same report as the printed karte, with indicator labels in the page's language.
+    report = district_report(district, label=lambda c: indicator_label(catalogue.get(c) or {}, c))
+    rows, years, candidates, resources = report.rows, report.years, report.candidates, report.resources
     pyramid_svg, pyramid_year = _district_pyramid(district)
-
-    resources = list(
-        Resource.objects.filter(district=district).select_related("dataset").order_by("kind", "name")
-    )
-    by_kind: dict[str, list[Resource]] = defaultdict(list)
-    for resource in resources:
-        by_kind[resource.kind].append(resource)
-    resources_by_kind = [
-        (entry, by_kind[entry["code"]]) for entry in kind_entries(by_kind.keys())
-    ]
-    candidates = list(
-        CandidateSite.objects.filter(resource__district=district).select_related("resource").order_by("-score")[:5]
-    )
+    kinds = {entry["code"]: entry for entry in kind_entries([kind for kind, _ in report.resource_groups])}
+    resources_by_kind = [(kinds[kind], items) for kind, items in report.resource_groups]
     layers = {
         "district": geojson.districts_collection(codes=[district.code], indicators=[], catalogue=catalogue),
-        "resources": geojson.resources_collection(Resource.objects.filter(district=district), point_geometry=True),
+        "resources": geojson.resources_collection(
+            Resource.objects.filter(pk__in=[r.pk for r in resources]), point_geometry=True),
         "candidates": geojson.candidates_collection(
-            CandidateSite.objects.filter(pk__in=[c.pk for c in candidates]).order_by("-score")
+            CandidateSite.objects.filter(pk__in=[c.pk for c in candidates]).order_by("-score", "pk")
         ),
     }
     # Every source once, numbered; each indicator row cites its sources by number.
-    dataset_ids: set[int] = {r.dataset_id for r in resources if r.dataset_id}
-    if district.dataset_id:
-        dataset_ids.add(district.dataset_id)
-    for row in rows:
-        dataset_ids.update(row.dataset_ids)
-    sources = list(Dataset.objects.filter(pk__in=dataset_ids).order_by("kind", "source_name", "vintage"))
+    sources = report.sources
     number_of = {dataset.pk: number for number, dataset in enumerate(sources, start=1)}
     for row in rows:
         row.source_numbers = sorted(number_of[i] for i in row.dataset_ids if i in number_of)
@@ -266,7 +248,7 @@ def district_detail(request: HttpRequest, code: str) -> HttpResponse:
         "sources": sources,
         "map_config": {
             "tiles": tile_config(), "layers": layers, "strings": _ui_strings(),
-            "kinds": kind_entries(by_kind.keys()), "language": get_language() or "ja",
+            "kinds": list(kinds.values()), "language": get_language() or "ja",
         },
     }
     return render(request, "karte/district.html", context)

@@ -259,6 +259,30 @@ def test_district_page_shows_stored_values_with_ward_city_rank_and_sources(clien
     assert 'id="district-map"' in html
 
 
+def test_district_page_lists_what_the_printed_karte_lists(client, sample_city):
+    from karte.printing.report import district_report
+
+    district = District.objects.get(code="1413202")
+    lon, lat = SAMPLE_DISTRICTS[3][3]
+    # A café inside the district that no district was assigned to (loaded before the districts).
+    point = Point(lon + 0.015, lat + 0.015, srid=6668)
+    Resource.objects.create(source_key="test:unassigned-cafe", kind=ResourceKind.CAFE, name="南河原カフェ",
+                            geom=point, location=point, city=sample_city.city, district=None)
+    # The district's best candidate also scored for 800 m: still listed once, with its 500 m figures.
+    best = CandidateSite.objects.filter(resource__district=district, walk_distance_m=500).order_by("-score").first()
+    CandidateSite.objects.create(resource=best.resource, walk_distance_m=800, score=best.score * 2,
+                                 elderly_reached=1.0, elderly_alone_reached=1.0, uncovered_elderly_reached=1.0,
+                                 method="テストの評価")
+    html = client.get("/districts/1413202/").content.decode()
+    report = district_report(district)
+    assert "南河原カフェ" in html and "南河原カフェ" in [r.name for r in report.resources]
+    section = re.search(r'id="candidates-heading".*?</table>', html, re.S).group(0)
+    listed = re.findall(r'<tr><td class="num">\d+</td><td>([^<]+)', section)
+    assert listed == [c.resource.name for c in report.candidates]
+    assert len(listed) == len(set(listed)) == 2
+    assert "徒歩500 m圏" in html
+
+
 def test_district_page_unknown_code_is_404(client, sample_city):
     assert client.get("/districts/9999999/").status_code == 404
 

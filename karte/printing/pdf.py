@@ -33,8 +33,7 @@ def _pyramid_svg(report: DistrictReport) -> str:
 
 def _page(district: District) -> KartePage:
     report = district_report(district)
-    resources = [r for _, items in report.resources_by_kind for r in items]
-    png = district_map_png(district, resources, [c.resource for c in report.candidates])
+    png = district_map_png(district, report.resources, [c.resource for c in report.candidates])
     return KartePage(
         report=report,
         map_src="data:image/png;base64," + base64.b64encode(png).decode("ascii"),

@@ -61,11 +61,20 @@ class Pyramid:
 class DistrictReport:
     district: District
     rows: list[IndicatorRow]
-    resources_by_kind: list[tuple[str, list[Resource]]]
+    resource_groups: list[tuple[str, list[Resource]]]  # (kind code, resources), in vocabulary order
     candidates: list[CandidateSite]
     sources: list[Dataset] = field(default_factory=list)
     years: list[int] = field(default_factory=list)
     pyramid: Pyramid | None = None
+
+    @property
+    def resources_by_kind(self) -> list[tuple[str, list[Resource]]]:
+        """(kind label in the active language, resources) per kind."""
+        return [(ResourceKind(kind).label, items) for kind, items in self.resource_groups]
+
+    @property
+    def resources(self) -> list[Resource]:
+        return [resource for _, items in self.resource_groups for resource in items]
 
 
 def district_pyramid(district: District) -> Pyramid | None:
@@ -137,28 +146,45 @@ def indicator_rows(
     return rows, sorted(years)
 
 
-def district_report(district: District, *, top_candidates: int = 5, walk_distance_m: int = 500) -> DistrictReport:
-    rows, years = indicator_rows(district)
+def district_report(
+    district: District,
+    *,
+    top_candidates: int = 5,
+    walk_distance_m: int | None = None,
+    label: Callable[[str], str] | None = None,
+) -> DistrictReport:
+    """Everything one district's karte shows — the printed karte and the district page alike.
+
+    Resources are those assigned to the district and unassigned ones lying inside it. Candidates are
+    the best of one walking distance (default: :func:`karte.export.default_walk_distance`), so no
+    place is listed twice. ``label``: indicator labels in the page's language (default Japanese).
+    """
+    from karte.export import default_walk_distance
+
+    rows, years = indicator_rows(district, label=label)
     dataset_ids: set[int] = {i for row in rows for i in row.dataset_ids}
 
     resources = Resource.objects.filter(Q(district=district) | Q(district__isnull=True, location__within=district.geom))
     grouped: dict[str, list[Resource]] = defaultdict(list)
-    for resource in resources.order_by("kind", "name"):
+    for resource in resources.select_related("dataset").order_by("kind", "name", "pk"):
         grouped[resource.kind].append(resource)
         if resource.dataset_id:
             dataset_ids.add(resource.dataset_id)
     kind_order = [kind for kind in ResourceKind.values if kind in grouped]
+    if walk_distance_m is None:
+        walk_distance_m = default_walk_distance()
     candidates = list(
-        CandidateSite.objects.filter(resource__in=resources, walk_distance_m=walk_distance_m).select_related("resource").order_by("-score")[:top_candidates]
+        CandidateSite.objects.filter(resource__in=resources, walk_distance_m=walk_distance_m)
+        .select_related("resource").order_by("-score", "pk")[:top_candidates]
     )
     if district.dataset_id:
         dataset_ids.add(district.dataset_id)
     return DistrictReport(
         district=district,
         rows=rows,
-        resources_by_kind=[(ResourceKind(kind).label, grouped[kind]) for kind in kind_order],
+        resource_groups=[(kind, grouped[kind]) for kind in kind_order],
         candidates=candidates,
-        sources=list(Dataset.objects.filter(pk__in=dataset_ids).order_by("kind", "source_name")),
+        sources=list(Dataset.objects.filter(pk__in=dataset_ids).order_by("kind", "source_name", "vintage")),
         years=sorted(years),
         pyramid=district_pyramid(district),
     )
