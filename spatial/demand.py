@@ -39,7 +39,8 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
+
+from spatial.interpolation import dissolve_merged_areas
 
 ELDERLY_VARIABLE = "pop_65_plus"
 # 65歳以上の単独世帯: one household is one person, so the household count is a person count.
@@ -199,18 +200,10 @@ def demand_points(
     values = values.reindex(areas["key_code"])
     statuses = statuses.reindex(areas["key_code"])
 
-    # Merged areas: the carrier's counts cover both polygons; the merged area yields no point.
-    geometry_by_key = dict(zip(areas["key_code"], areas.geometry))
-    carried: dict[str, list[Any]] = {}
-    for merged_key, carrier_key in merges.items():
-        if merged_key in geometry_by_key and carrier_key in geometry_by_key:
-            carried.setdefault(carrier_key, []).append(geometry_by_key[merged_key])
-    if carried:
-        areas["geometry"] = [
-            shapely.union_all([geom, *carried[key]]) if key in carried else geom
-            for key, geom in zip(areas["key_code"], areas.geometry)
-        ]
-        areas = areas[~areas["key_code"].isin([k for k, c in merges.items() if c in geometry_by_key])]
+    # Merged areas: the carrier's counts cover both polygons (chains A → B → C followed to the
+    # end); the merged area yields no point of its own.
+    if merges:
+        areas = dissolve_merged_areas(areas, merges, key="key_code")
         values = values.reindex(areas["key_code"])
         statuses = statuses.reindex(areas["key_code"])
 

@@ -211,3 +211,22 @@ def test_population_raster_places_demand_at_cells(tmp_path):
 def test_missing_columns_name_the_input():
     with pytest.raises(DemandError, match="census figures"):
         demand_points(_areas(), pd.DataFrame({"key_code": ["A"], "value": [1.0]}))
+
+
+def test_chains_of_merged_areas_are_carried_to_the_end():
+    # C merged into B, B into A: A's counts cover all three polygons, so a district holding half of
+    # their joint extent gets half of A's elderly.
+    x0, y0 = ORIGIN
+    figures = pd.DataFrame(
+        [("A", "pop_total", 400.0, "ok", ""), ("A", "pop_65_plus", 100.0, "ok", ""),
+         ("A", "households_elderly_alone", 20.0, "ok", "")]
+        + [(key, variable, None, "merged", into) for key, into in (("B", "A"), ("C", "B"))
+           for variable in ("pop_total", "pop_65_plus", "households_elderly_alone")],
+        columns=["key_code", "variable", "value", "status", "merged_into"])
+    districts = gpd.GeoDataFrame({"code": ["d1", "d2"]},
+                                 geometry=[box(x0, y0 - 500, x0 + 1500, y0 + 1000),
+                                           box(x0 + 1500, y0 - 500, x0 + 3000, y0 + 1000)], crs=METRIC)
+    demand = demand_points(_areas(), figures, districts=districts)
+    assert set(demand["key_code"]) == {"A"}
+    assert demand.set_index("district_code")["share"].to_dict() == pytest.approx({"d1": 0.5, "d2": 0.5})
+    assert demand["elderly"].sum() == pytest.approx(100.0)
