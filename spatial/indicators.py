@@ -269,7 +269,7 @@ def population_pyramid(counts: pd.Series) -> pd.DataFrame:
     (persons) and ``label_ja``. Missing bands are NaN (unknown), not 0."""
     bands = BANDS
     for open_from in range(75, 100, 5):
-        if f"pop_m_{open_from}_plus" in counts.index and f"pop_m_100_plus" not in counts.index:
+        if f"pop_m_{open_from}_plus" in counts.index and "pop_m_100_plus" not in counts.index:
             bands = tuple(f"{lo}_{lo + 4}" for lo in range(0, open_from, 5)) + (f"{open_from}_plus",)
             break
     rows = []
