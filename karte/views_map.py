@@ -14,8 +14,8 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 
 from . import geojson
-from .export import default_walk_distance
-from .models import CandidateSite, Resource, SitingRun, Ward
+from .export import candidates_queryset, resources_in_ward
+from .models import Resource, SitingRun, Ward
 
 
 def _json(payload: dict) -> JsonResponse:
@@ -51,31 +51,35 @@ def districts(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 def resources(request: HttpRequest) -> JsonResponse:
-    """Resources as points (their location), optionally of some kinds (``?kind=a,b``) or one ward."""
+    """Resources as points (their location), optionally of some kinds (``?kind=a,b``) or inside one
+    ward's boundary (``?ward=``, as ``/api/`` and the exports select them)."""
     queryset = Resource.objects.order_by("kind", "name")
     kinds = _codes(request, "kind")
     if kinds:
         queryset = queryset.filter(kind__in=kinds)
-    if request.GET.get("ward"):
-        queryset = queryset.filter(district__ward__code=request.GET["ward"])
+    try:
+        ward = geojson.resolve_ward(request.GET.get("ward"))
+    except geojson.ExportParameterError as error:
+        return _error(error)
+    if ward is not None:
+        queryset = resources_in_ward(queryset, ward)
     return _json(geojson.resources_collection(queryset, point_geometry=True))
 
 
 @require_GET
 def candidates(request: HttpRequest) -> JsonResponse:
     """Candidate ひろば sites for one walking distance (``?walk_distance_m=``, default 500 m or the
-    shortest scored), best score first, optionally only the best ``?limit=`` of them."""
-    queryset = CandidateSite.objects.order_by("-score")
-    distance = request.GET.get("walk_distance_m")
-    if distance:
-        try:
-            queryset = queryset.filter(walk_distance_m=int(distance))
-        except ValueError:
-            return JsonResponse({"error": "walk_distance_m must be whole metres", "parameter": "walk_distance_m"}, status=400)
-    elif (default := default_walk_distance()) is not None:
-        queryset = queryset.filter(walk_distance_m=default)
-    if request.GET.get("ward"):
-        queryset = queryset.filter(resource__district__ward__code=request.GET["ward"])
+    shortest scored), best score first, optionally in one ward (``?ward=``) and only the best
+    ``?limit=`` of them — the same selection as ``/api/candidates/``."""
+    try:
+        distance = int(request.GET["walk_distance_m"]) if request.GET.get("walk_distance_m") else None
+    except ValueError:
+        return JsonResponse({"error": "walk_distance_m must be whole metres", "parameter": "walk_distance_m"}, status=400)
+    try:
+        ward = geojson.resolve_ward(request.GET.get("ward"))
+    except geojson.ExportParameterError as error:
+        return _error(error)
+    queryset = candidates_queryset(ward=ward, walk_distance_m=distance)
     if request.GET.get("limit"):
         try:
             queryset = queryset[: max(1, int(request.GET["limit"]))]

@@ -231,6 +231,27 @@ def test_map_data_endpoints_return_geojson(client, sample_city):
     assert client.get(reverse("map-data-districts"), {"indicators": "no_such"}).status_code == 400
 
 
+def test_map_layers_select_a_ward_as_the_api_does(client, sample_city):
+    # A resource of a 川崎区 district lying inside 幸区's boundary (districts are digitised apart
+    # from ward lines): the map and the API both place it in 幸区.
+    lon, lat = SAMPLE_DISTRICTS[3][3]
+    point = Point(lon + 0.001, lat + 0.001, srid=6668)
+    Resource.objects.create(source_key="test:edge", kind=ResourceKind.PARK, name="区境の公園", geom=point,
+                            location=point, city=sample_city.city, district=sample_city.districts[0])
+    for ward in ("14131", "14132"):
+        on_map = {f["id"] for f in client.get(reverse("map-data-resources"), {"ward": ward}).json()["features"]}
+        in_api = {f["id"] for f in client.get("/api/resources/", {"ward": ward, "limit": 1000}).json()["features"]}
+        assert on_map == in_api and on_map
+        map_candidates = client.get(reverse("map-data-candidates"), {"ward": ward}).json()["features"]
+        api_candidates = client.get("/api/candidates/", {"ward": ward}).json()["features"]
+        assert [f["id"] for f in map_candidates] == [f["id"] for f in api_candidates]
+    edge = Resource.objects.get(source_key="test:edge")
+    kawasaki = {f["id"] for f in client.get(reverse("map-data-resources"), {"ward": "14131"}).json()["features"]}
+    saiwai = {f["id"] for f in client.get(reverse("map-data-resources"), {"ward": "14132"}).json()["features"]}
+    assert edge.pk in saiwai and edge.pk not in kawasaki
+    assert client.get(reverse("map-data-resources"), {"ward": "99999"}).status_code == 400
+
+
 def test_district_page_shows_stored_values_with_ward_city_rank_and_sources(client, sample_city):
     response = client.get("/districts/1413202/")
     assert response.status_code == 200
