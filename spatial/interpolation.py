@@ -430,7 +430,7 @@ def area_interpolate(
             shares[variable] = share[:, k]
 
     rule = "秘匿値は親地域(区)の比率で補完" if suppressed == "impute" else "秘匿値は不明のまま"
-    frame = gpd.GeoDataFrame(columns, index=target.index, geometry=target.geometry.values, crs=target.crs)
+    frame = gpd.GeoDataFrame(pd.DataFrame(columns, index=target.index), geometry=target.geometry.values)
     uncertain = pd.DataFrame(shares, index=target.index)
     return InterpolationResult(
         frame=frame, uncertain_share=uncertain, method=f"{method}; {rule}", table=table,
