@@ -10,6 +10,8 @@ from __future__ import annotations
 from django.contrib.gis.db import models
 from django.utils.translation import gettext_lazy as _
 
+from loaders.kinds import PUBLIC_KINDS as loader_public_kinds
+
 STORAGE_SRID = 6668
 
 
@@ -198,12 +200,9 @@ GATHERING_PLACE_KINDS = frozenset({
     ResourceKind.ELDERLY_WELFARE_CENTRE, ResourceKind.IKOI_NO_IE, ResourceKind.CHILDCARE_SUPPORT_CENTRE,
     ResourceKind.COMMUNITY_HALL, ResourceKind.CAFE,
 })
-PUBLIC_KINDS = frozenset({
-    ResourceKind.CIVIC_HALL, ResourceKind.LIBRARY, ResourceKind.SCHOOL, ResourceKind.NURSERY,
-    ResourceKind.CHILDREN_CULTURE_CENTRE, ResourceKind.ELDERLY_WELFARE_CENTRE, ResourceKind.IKOI_NO_IE,
-    ResourceKind.CHILDCARE_SUPPORT_CENTRE, ResourceKind.WELFARE_FACILITY, ResourceKind.PUBLIC_FACILITY,
-    ResourceKind.PARK,
-})
+# Which kinds are public facilities is the loaders' knowledge (they set ``is_public`` on load);
+# naming each through ResourceKind fails at import if the two vocabularies ever drift apart.
+PUBLIC_KINDS = frozenset(ResourceKind(kind) for kind in loader_public_kinds)
 
 
 class Resource(models.Model):

@@ -20,11 +20,7 @@ import pandas as pd
 from .common import (STORAGE_EPSG, clean_geometries, parse_crs, read_japanese_csv, read_vector,
                      report_far_points, representative_points, to_storage)
 from .errors import FileFormatError, MappingError, Report, ValueFormatError
-
-# Kinds that are public facilities (mirrors karte.models.PUBLIC_KINDS; kept here so that loaders
-# stay free of Django).
-PUBLIC_KINDS = {"civic_hall", "library", "school", "nursery", "children_culture_centre", "elderly_welfare_centre",
-                "ikoi_no_ie", "childcare_support_centre", "welfare_facility", "public_facility", "park"}
+from .kinds import PUBLIC_KINDS
 
 
 @dataclass(frozen=True)
