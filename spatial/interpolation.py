@@ -14,8 +14,9 @@ Method
    matrix ``A`` (scipy CSR, float64); it agrees with GEOS's ``area(intersection(…))`` to ~1e-13 of
    the source's area.
 2. **Dasymetric mass** (optional). Instead of area, each overlap piece can weigh by what lies in it:
-   the sum of a raster (e.g. population mesh, residential-land share) over the piece, each cell
-   counted by the fraction of the cell the piece covers (:func:`raster_mass`), or the area of a
+   the sum of a raster (e.g. population mesh, residential-land share) or of polygon cells carrying
+   an amount (地域メッシュ population) over the piece, each cell counted by the fraction of the cell
+   the piece covers (:func:`raster_mass`, :func:`cell_mass`), or the area of a
    residential-land polygon layer inside the piece (:func:`polygon_mass`). A source with no mass in
    any piece (no residential cell at all) falls back to plain area weights, so no count is lost.
 3. **Extensive variables** (counts: persons, households). ``W = diag(1/rowsum(A)) · A`` and the
@@ -101,6 +102,9 @@ class InterpolationResult:
     ``frame``: the target GeoDataFrame's index and geometry with one column per variable (counts
     for extensive variables, the source unit for intensive ones). ``uncertain_share``: same index,
     one column per variable, 0–1. ``method``: a human-readable statement of what was done.
+    ``source_counts``: the extensive variables per *source* as interpolated (suppressed cells
+    imputed under ``suppressed="impute"``, NaN where unknown), for aggregating sources to parents
+    (ward, city) consistently with the targets; ``source_imputed``: the imputed part (0 elsewhere).
     """
 
     frame: gpd.GeoDataFrame
@@ -108,6 +112,8 @@ class InterpolationResult:
     method: str
     table: OverlapTable
     imputed_cells: int = 0
+    source_counts: pd.DataFrame | None = None
+    source_imputed: pd.DataFrame | None = None
 
 
 def _metric_pair(
@@ -208,24 +214,30 @@ def raster_cells(
 
 
 def raster_mass(pieces: np.ndarray, pieces_crs: object, raster: str | Path, *, band: int = 1) -> np.ndarray:
-    """Raster mass of each piece: Σ over cells of ``value × |piece ∩ cell| / |cell|``.
+    """Raster mass of each piece: Σ over cells of ``value × |piece ∩ cell| / |cell|``
+    (:func:`cell_mass` over the raster's positive cells)."""
+    return cell_mass(pieces, pieces_crs, raster_cells(raster, band=band, keep="positive"))
 
-    Each cell is counted by the fraction of it the piece covers, so a cell's value is shared out
-    exactly over the pieces that cover it. Pieces are reprojected to the raster's CRS if needed
+
+def cell_mass(pieces: np.ndarray, pieces_crs: object, cells: gpd.GeoDataFrame, *, value: str = "value") -> np.ndarray:
+    """Mass of each piece from cells carrying an amount (raster cells, 地域メッシュ population):
+    Σ over cells of ``cells[value] × |piece ∩ cell| / |cell|``.
+
+    Each cell is counted by the fraction of it the piece covers, so a cell's amount is shared out
+    exactly over the pieces that cover it. Pieces are reprojected to the cells' CRS if needed
     (area fractions are what matter, and they survive a smooth reprojection).
     """
-    cells = raster_cells(raster, band=band, keep="positive")
     piece_series = gpd.GeoSeries(pieces, crs=pieces_crs)
     if cells.crs is not None and pieces_crs is not None and not cells.crs.equals(piece_series.crs):
         piece_series = piece_series.to_crs(cells.crs)
     cell_geoms = _geometry_array(cells)
     piece_geoms = np.asarray(piece_series.values, dtype=object)
-    tree = shapely.STRtree(cell_geoms)
-    piece_pos, cell_pos = tree.query(piece_geoms, predicate="intersects")
-    overlap = shapely.area(shapely.intersection(piece_geoms[piece_pos], cell_geoms[cell_pos]))
-    fraction = overlap / shapely.area(cell_geoms[cell_pos])
-    contribution = cells["value"].to_numpy()[cell_pos] * fraction
-    return np.bincount(piece_pos, weights=contribution, minlength=len(piece_geoms))
+    piece_pos, cell_pos = shapely.STRtree(cell_geoms).query(piece_geoms)
+    overlap = overlap_areas(piece_geoms, cell_geoms, piece_pos, cell_pos)
+    cell_area = shapely.area(cell_geoms)
+    fraction = np.divide(overlap, cell_area[cell_pos], out=np.zeros_like(overlap), where=cell_area[cell_pos] > 0)
+    amount = pd.to_numeric(cells[value], errors="coerce").fillna(0.0).to_numpy(dtype=float)
+    return np.bincount(piece_pos, weights=amount[cell_pos] * fraction, minlength=len(piece_geoms))
 
 
 def polygon_mass(pieces: np.ndarray, pieces_crs: object, polygons: gpd.GeoDataFrame) -> np.ndarray:
@@ -235,11 +247,11 @@ def polygon_mass(pieces: np.ndarray, pieces_crs: object, polygons: gpd.GeoDataFr
     """
     layer = polygons.to_crs(pieces_crs) if polygons.crs is not None and pieces_crs is not None else polygons
     parts = shapely.get_parts(shapely.union_all(_geometry_array(layer)))
+    parts = parts[shapely.get_type_id(parts) == shapely.GeometryType.POLYGON]
     if len(parts) == 0:
         return np.zeros(len(pieces))
-    tree = shapely.STRtree(parts)
-    piece_pos, part_pos = tree.query(pieces, predicate="intersects")
-    overlap = shapely.area(shapely.intersection(pieces[piece_pos], parts[part_pos]))
+    piece_pos, part_pos = shapely.STRtree(parts).query(pieces)
+    overlap = overlap_areas(pieces, parts, piece_pos, part_pos)
     return np.bincount(piece_pos, weights=overlap, minlength=len(pieces))
 
 
@@ -327,6 +339,8 @@ def area_interpolate(
     table: OverlapTable | None = None,
     weight_raster: str | Path | None = None,
     weight_polygons: gpd.GeoDataFrame | None = None,
+    weight_cells: gpd.GeoDataFrame | None = None,
+    weight_cells_value: str = "value",
     allocate_total: bool = True,
     suppressed: SuppressedRule = "impute",
     impute_group: str | None = None,
@@ -339,13 +353,15 @@ def area_interpolate(
     ``extensive_variables``: counts (persons, households) — shared out by overlap mass, totals kept.
     ``intensive_variables``: rates/densities — overlap-mass weighted means.
     ``weight_raster``: GeoTIFF path for dasymetric weights; ``weight_polygons``: residential-land
-    polygons for dasymetric weights (give at most one). ``allocate_total=False`` divides by the
+    polygons for dasymetric weights; ``weight_cells``: polygons carrying an amount in column
+    ``weight_cells_value`` (e.g. 地域メッシュ population) shared out by the fraction of each cell a
+    piece covers (give at most one of the three). ``allocate_total=False`` divides by the
     source's own area instead of its overlapped area (value outside every target is dropped).
     ``suppressed``: ``"impute"`` or ``"unknown"``; ``impute_group``: source column naming the
     parent (e.g. the ward code) used by the imputation rule.
     """
-    if weight_raster is not None and weight_polygons is not None:
-        raise ValueError("give weight_raster or weight_polygons, not both")
+    if sum(layer is not None for layer in (weight_raster, weight_polygons, weight_cells)) > 1:
+        raise ValueError("give at most one of weight_raster, weight_polygons and weight_cells")
     if suppressed not in ("impute", "unknown"):
         raise ValueError(f"suppressed must be 'impute' or 'unknown', not {suppressed!r}")
     extensive_variables, intensive_variables = list(extensive_variables), list(intensive_variables)
@@ -353,7 +369,7 @@ def area_interpolate(
     if missing_columns:
         raise KeyError(f"source has no column(s) {missing_columns}")
     source, target = _metric_pair(source, target, crs_metric)
-    dasymetric = weight_raster is not None or weight_polygons is not None
+    dasymetric = weight_raster is not None or weight_polygons is not None or weight_cells is not None
     if table is None or (dasymetric and table.pieces is None):
         table = overlap_table(source, target, keep_pieces=dasymetric, threads=threads)
 
@@ -364,6 +380,9 @@ def area_interpolate(
         if weight_raster is not None:
             mass = raster_mass(table.pieces, table.crs, weight_raster)
             method = f"ダシメトリック按分 (raster {Path(weight_raster).name})"
+        elif weight_cells is not None:
+            mass = cell_mass(table.pieces, table.crs, weight_cells, value=weight_cells_value)
+            method = f"ダシメトリック按分 (cells: {weight_cells_value})"
         else:
             mass = polygon_mass(table.pieces, table.crs, weight_polygons)
             method = "ダシメトリック按分 (residential-land polygons)"
@@ -378,6 +397,7 @@ def area_interpolate(
     columns: dict[str, np.ndarray] = {}
     shares: dict[str, np.ndarray] = {}
     imputed_cells = 0
+    source_counts = source_imputed = None
 
     if extensive_variables:
         if allocate_total:
@@ -406,12 +426,14 @@ def area_interpolate(
                 share = np.where(estimate > 0, from_imputed / estimate, 0.0)
             estimate[unknown_hits > 0] = np.nan
             share[unknown_hits > 0] = 1.0
+            source_counts, source_imputed = filled, imputed_part
         else:
             values = np.where(is_suppressed, 0.0, raw.to_numpy())
             estimate = weights_t @ values
             suppressed_hits = weights_t @ is_suppressed.astype(float)
             estimate[suppressed_hits > 0] = np.nan
             share = _mass_share(mass_matrix, is_suppressed)
+            source_counts, source_imputed = raw, pd.DataFrame(0.0, index=raw.index, columns=raw.columns)
         for k, variable in enumerate(extensive_variables):
             columns[variable] = estimate[:, k]
             shares[variable] = np.clip(share[:, k], 0.0, 1.0)
@@ -434,7 +456,7 @@ def area_interpolate(
     uncertain = pd.DataFrame(shares, index=target.index)
     return InterpolationResult(
         frame=frame, uncertain_share=uncertain, method=f"{method}; {rule}", table=table,
-        imputed_cells=imputed_cells,
+        imputed_cells=imputed_cells, source_counts=source_counts, source_imputed=source_imputed,
     )
 
 

@@ -164,14 +164,32 @@ def _ring_edges(coords: np.ndarray, ring_offsets: np.ndarray, is_exterior: np.nd
     return edges
 
 
+def _polygonal_parts(collections: np.ndarray) -> np.ndarray:
+    """Each collection's polygons as one MultiPolygon (lines and points have no area)."""
+    parts, owner = shapely.get_parts(collections, return_index=True)
+    polygonal = np.isin(shapely.get_type_id(parts), [shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON])
+    polygons, part_owner = shapely.get_parts(parts[polygonal], return_index=True)
+    result = np.full(len(collections), shapely.MultiPolygon(), dtype=object)
+    if len(polygons):
+        owners = owner[polygonal][part_owner]
+        present = np.unique(owners)
+        result[present] = shapely.multipolygons(polygons, indices=np.searchsorted(present, owners))
+    return result
+
+
 def polygon_edges(geometries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The edges of (multi)polygons as rows ``x0, y0, x1, y1``, exterior rings counter-clockwise and
     holes clockwise, grouped by geometry: edges of geometry ``i`` are rows ``start[i]:start[i+1]``.
-    Empty or missing geometries have no edges; other geometry types are refused."""
+    Empty or missing geometries have no edges; a geometry collection (what an intersection returns
+    where polygons also touch along a line) counts by its polygons; other types are refused."""
     geometries = np.asarray(geometries, dtype=object)
     missing = shapely.is_missing(geometries)
     if missing.any():
         geometries = np.where(missing, shapely.Polygon(), geometries)
+    collections = np.nonzero(shapely.get_type_id(geometries) == shapely.GeometryType.GEOMETRYCOLLECTION)[0]
+    if len(collections):
+        geometries = geometries.copy()
+        geometries[collections] = _polygonal_parts(geometries[collections])
     if len(geometries) == 0:
         return np.zeros((0, 4)), np.zeros(1, dtype=np.int64)
     geometry_type, coords, offsets = shapely.to_ragged_array(geometries)

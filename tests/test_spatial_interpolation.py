@@ -155,6 +155,12 @@ def test_suppressed_cell_imputed_from_the_parent_share():
     assert result.uncertain_share["pop_65_plus"].tolist() == pytest.approx([20 / left, 20 / right])
     assert result.frame["pop_65_plus"].sum() == pytest.approx(20 + 40 + 90 + 100, rel=1e-12)
     assert result.imputed_cells == 1
+    # The small-area counts the districts were built from, for wards and the city to add up.
+    assert result.source_counts["pop_65_plus"].tolist() == pytest.approx([20, 40, 90, 100])
+    assert result.source_imputed["pop_65_plus"].tolist() == pytest.approx([0, 40, 0, 0])
+    unknown = area_interpolate(source, target, ["pop_65_plus"], suppressed="unknown")
+    assert np.isnan(unknown.source_counts["pop_65_plus"].iloc[1])
+    assert (unknown.source_imputed.to_numpy() == 0).all()
 
 
 def test_imputation_falls_back_to_density_when_the_base_is_suppressed_too():
@@ -257,3 +263,22 @@ def test_dasymetric_weights_conserve_totals_too(tmp_path, seed, target_shape):
     result = area_interpolate(source, target, ["count"], weight_raster=raster)
     total = source["count"].sum()
     assert abs(result.frame["count"].sum() - total) <= 1e-9 * total
+
+
+def test_mesh_cells_weight_by_where_people_live():
+    # One 200 × 100 small area of 300 people; the district boundary at x = 100 splits it in two.
+    # Mesh cells: the left half holds 10 people, the right 90 (plus an empty cell beside them).
+    source = gpd.GeoDataFrame({"persons": [300.0]}, geometry=[shapely.box(0, 0, 200, 100)], crs=CRS)
+    target = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 100, 100), shapely.box(100, 0, 200, 100)], crs=CRS)
+    cells = gpd.GeoDataFrame({"population": [10.0, 90.0, 0.0]},
+                             geometry=grid(3, 1, 300, 100), crs=CRS)
+    result = area_interpolate(source, target, ["persons"], weight_cells=cells, weight_cells_value="population")
+    assert result.frame["persons"].tolist() == pytest.approx([30.0, 270.0])
+    assert "cells: population" in result.method
+    # A cell counts by the fraction of it a piece covers: shifted 50 m, the left piece holds half of
+    # the 10-person cell (5), the right piece the other half and half of the 90-person cell (50).
+    shifted = gpd.GeoDataFrame({"population": [10.0, 90.0]}, geometry=grid(2, 1, 200, 100, x0=50), crs=CRS)
+    result = area_interpolate(source, target, ["persons"], weight_cells=shifted, weight_cells_value="population")
+    assert result.frame["persons"].tolist() == pytest.approx([300 * 5 / 55, 300 * 50 / 55])
+    with pytest.raises(ValueError, match="at most one"):
+        area_interpolate(source, target, ["persons"], weight_cells=cells, weight_polygons=cells)

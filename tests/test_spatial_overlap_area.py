@@ -89,3 +89,15 @@ def test_random_layers_match_geos_and_conserve_area(seed, n_source, n_target, ne
     # The targets tile the same square, so each source's overlaps add up to its own area.
     per_source = np.bincount(source_pos, weights=ours, minlength=len(sources))
     np.testing.assert_allclose(per_source, shapely.area(sources), rtol=1e-11)
+
+
+def test_collections_count_by_their_polygons():
+    # An intersection that also touches along a line comes back as a GeometryCollection.
+    piece = shapely.intersection(shapely.box(0, 0, 2, 2),
+                                 shapely.Polygon([(1, 0), (3, 0), (3, 2), (2, 2), (2, 1), (1, 1)]))
+    collection = shapely.GeometryCollection([shapely.box(0, 0, 1, 1), shapely.LineString([(1, 0), (2, 0)]),
+                                             shapely.box(5, 5, 6, 7)])
+    sources = np.array([collection, shapely.GeometryCollection(), piece], dtype=object)
+    frame = np.array([shapely.box(-1, -1, 10, 10)], dtype=object)
+    areas = overlap_areas(sources, frame, np.arange(3), np.zeros(3, int))
+    assert areas == pytest.approx([3.0, 0.0, shapely.area(piece)])
