@@ -15,16 +15,19 @@ from django.db.models import Q
 
 from karte import frames
 from karte.models import CandidateSite, City
-from karte.siting import load_inputs, resolve_city, validate_kinds
+from karte.siting import Inputs, load_inputs, resolve_city, validate_kinds
 from spatial.siting import ALONE_WEIGHT, score_candidates
 
 
 def score_all_candidates(city: City | str, walk_distance_m: float = 500, kinds: Iterable[str] | None = None,
-                         year: int | None = None, alone_weight: float = ALONE_WEIGHT) -> int:
-    """Fill CandidateSite rows for every resource of ``kinds`` in ``city``; returns the number of rows."""
+                         year: int | None = None, alone_weight: float = ALONE_WEIGHT,
+                         inputs: Inputs | None = None) -> int:
+    """Fill CandidateSite rows for every resource of ``kinds`` in ``city``; returns the number of rows.
+    ``inputs``: demand and gathering places already loaded for this city and year (else loaded)."""
     city = resolve_city(city)
     kinds = validate_kinds(kinds)
-    inputs = load_inputs(city, year)
+    if inputs is None:
+        inputs = load_inputs(city, year)
     candidates = frames.resources_frame(city, kinds)
     scores = score_candidates(inputs.demand, candidates, inputs.existing, walk_distance_m,
                               alone_weight=alone_weight, crs_metric=city.projected_srid)

@@ -5,7 +5,9 @@ in one transaction per city (old values of the recomputed indicators and years a
 running twice gives the same rows). Tiers:
 
 * district (小学校区): census counts are areally interpolated from small areas
-  (:func:`spatial.interpolation.area_interpolate`, suppressed cells imputed from the ward's share);
+  (:func:`spatial.interpolation.area_interpolate`, suppressed cells imputed from the ward's share),
+  dasymetrically — by where people live — when a population raster or 地域メッシュ population is
+  loaded (:func:`karte.frames.population_weights`), else by land area;
 * ward (区): small areas nest in wards, so ward counts are exact sums of the small areas (with the
   same imputation); resource counts use the ward polygons;
 * city (市): sums over all small areas / districts.
@@ -39,7 +41,7 @@ from karte.models import (
 from spatial import compare, isolation
 from spatial.demand import WATER_HCODE
 from spatial.indicators import INDICATORS, RATE_CODES, changes, derived_indicators, derived_uncertainty
-from spatial.interpolation import area_interpolate, dissolve_merged_areas, impute_suppressed
+from spatial.interpolation import area_interpolate, dissolve_merged_areas
 from spatial.projection import project
 from spatial.resources import resource_counts
 
@@ -66,6 +68,7 @@ class CensusYear:
     method: str
     imputed_cells: int
     small_areas: int
+    weights: str = "area"
 
 
 @dataclass
@@ -115,16 +118,24 @@ def _census_year(city: City, year: int, districts_metric: gpd.GeoDataFrame, crs_
     source.loc[no_figures & water, variables] = 0.0
     source = source.reset_index()
 
+    # Dasymetric where a population layer is loaded (raster, else 地域メッシュ cells): a small area's
+    # count goes to the districts by where its people live, not by land area.
+    population = frames.population_weights(year, crs_metric)
+    if population.raster is not None:
+        dasymetric = {"weight_raster": population.raster}
+    elif population.mesh is not None:
+        dasymetric = {"weight_cells": population.mesh, "weight_cells_value": "population"}
+    else:
+        dasymetric = {}
     result = area_interpolate(
-        source, districts_metric, variables, impute_group="city_code", suppressed="impute",
+        source, districts_metric, variables, impute_group="city_code", suppressed="impute", **dasymetric,
     )
     district_values = pd.DataFrame(result.frame[variables].to_numpy(), index=districts_metric["code"], columns=variables)
     district_uncertain = pd.DataFrame(
         result.uncertain_share[variables].to_numpy(), index=districts_metric["code"], columns=variables
     )
-    filled, imputed = impute_suppressed(
-        source[variables], area_m2=source.geometry.area.to_numpy(), groups=source["city_code"].to_numpy()
-    )
+    # Wards and the city add up the same imputed small-area counts the districts were built from.
+    filled, imputed = result.source_counts, result.source_imputed
     with np.errstate(divide="ignore", invalid="ignore"):
         share = (imputed / filled.where(filled != 0)).fillna(0.0)
     ward_values = compare.aggregate_counts(filled, source["city_code"])
@@ -135,6 +146,8 @@ def _census_year(city: City, year: int, districts_metric: gpd.GeoDataFrame, crs_
     city_uncertain = compare.aggregate_uncertain(share, filled, [city.code] * len(filled))
     dataset_ids = {int(d) for d in figures["dataset_id"].dropna().unique()}
     dataset_ids |= {int(d) for d in areas["dataset_id"].dropna().unique()}
+    if dasymetric:
+        dataset_ids |= set(population.dataset_ids)
     return CensusYear(
         year=year,
         tiers={
@@ -146,6 +159,7 @@ def _census_year(city: City, year: int, districts_metric: gpd.GeoDataFrame, crs_
         method=result.method,
         imputed_cells=int((imputed.to_numpy() != 0).sum()),
         small_areas=len(source),
+        weights=population.label if dasymetric else "area",
     )
 
 
@@ -183,40 +197,31 @@ def _resource_tiers(
 
 
 def _walk_coverage(
-    city: City, year: int, districts: gpd.GeoDataFrame, walk_distance_m: float, crs_metric: int,
-    summary: CitySummary,
-) -> tuple[dict[str, pd.DataFrame], int]:
-    """walk_coverage / walk_coverage_alone per tier (the siting helper's spatial.accessibility) and the
-    CandidateSite rows (karte.candidates.score_all_candidates). Returns ({tier: frame}, rows stored)."""
+    city: City, year: int, walk_distance_m: float, crs_metric: int, summary: CitySummary,
+) -> tuple[dict[str, pd.DataFrame], int, str]:
+    """walk_coverage / walk_coverage_alone per tier (spatial.accessibility) and the CandidateSite rows
+    (karte.candidates.score_all_candidates). Returns ({tier: frame}, rows stored, demand placement)."""
+    from karte.candidates import score_all_candidates
+    from karte.siting import SitingInputError, load_inputs
+    from spatial.accessibility import coverage_shares, walk_coverage
+
     try:
-        from spatial.accessibility import coverage_shares, walk_coverage
-        from spatial.demand import demand_points
-    except ImportError as error:  # the siting part is optional for the census indicators
+        # The demand points the siting uses (placed by the population layer when one is loaded), so
+        # walk coverage and the candidates' "not yet reached" elderly count the same people.
+        inputs = load_inputs(city, year)
+    except SitingInputError as error:
         summary.warnings.append(f"walk coverage skipped: {error}")
-        return {}, 0
-    areas = frames.census_areas_frame(city, year)
-    figures = frames.census_figures_frame(city, year)
-    resources = frames.resources_frame(city)
-    if areas.empty or figures.empty:
-        return {}, 0
-    demand = demand_points(areas, figures, districts=districts[["code", "geometry"]], crs_metric=crs_metric)
-    gathering = resources[resources["kind"].isin([str(k) for k in GATHERING_PLACE_KINDS])]
-    flags = walk_coverage(demand, gathering, walk_distance_m, crs_metric)
-    ward_of_key = dict(zip(areas["key_code"], areas["city_code"]))
-    demand["ward_code"] = demand["key_code"].map(ward_of_key)
+        return {}, 0, "centroid"
+    demand = inputs.demand
+    flags = walk_coverage(demand, inputs.existing, walk_distance_m, crs_metric)
     demand["city_code"] = city.code
     tiers = {
         DISTRICT: coverage_shares(demand, flags["covered"], by="district_code"),
         WARD: coverage_shares(demand, flags["covered"], by="ward_code"),
         CITY: coverage_shares(demand, flags["covered"], by="city_code"),
     }
-    try:
-        from karte.candidates import score_all_candidates
-    except ImportError as error:
-        summary.warnings.append(f"candidate sites skipped: {error}")
-        return tiers, 0
-    stored = score_all_candidates(city, walk_distance_m=walk_distance_m, year=year)
-    return tiers, stored
+    stored = score_all_candidates(city, walk_distance_m=walk_distance_m, year=year, inputs=inputs)
+    return tiers, stored, inputs.placement
 
 
 # ------------------------------------------------------------------------------------------------
@@ -308,13 +313,14 @@ def compute_city(city: City, *, year: int | None = None, walk_distance_m: float 
 
     resources, resource_dataset_ids, resource_parameters = _resource_tiers(city, districts_metric, crs_metric, summary)
     rows = _Rows(city)
-    interpolation_parameters = {"crs_metric": crs_metric, "weights": "area", "allocate_total": True,
+    base_parameters = {"crs_metric": crs_metric, "allocate_total": True,
                                 "suppressed": "impute", "impute_group": "ward (city_code)"}
 
     for y in store_years:
         this = census[y]
+        interpolation_parameters = dict(base_parameters, weights=this.weights)
         census_ids = this.dataset_ids | district_dataset_ids
-        isolation_frame = None
+        isolation_frame = isolation_uncertain = None
         for tier, figures in this.tiers.items():
             tier_resources = resources[tier].reindex(figures.values.index)
             counts = pd.concat([figures.values, tier_resources], axis=1)
@@ -357,14 +363,14 @@ def compute_city(city: City, *, year: int | None = None, walk_distance_m: float 
                                    dataset_ids=census_ids | previous.dataset_ids,
                                    parameters={"base_year": y - 5, "launch_year": y, "min_base": 20})
             if tier == DISTRICT:
-                isolation_frame = ratios
+                isolation_frame, isolation_uncertain = ratios, ratio_uncertain
 
         if isolation_frame is not None:
             weights = isolation.used_weights(isolation_frame)
             index = isolation.isolation_index(isolation_frame)
             components = [c for c in weights]
-            index_uncertain = derived_uncertainty(this.tiers[DISTRICT].uncertain, this.tiers[DISTRICT].values)
-            spread = index_uncertain[[c for c in components if c in index_uncertain]].max(axis=1) \
+            # The index is as uncertain as its most uncertain component (all census ratios).
+            spread = isolation_uncertain[[c for c in components if c in isolation_uncertain]].max(axis=1) \
                 if components else pd.Series(0.0, index=index.index)
             rows.add_frame(DISTRICT, y, index.to_frame(), spread.rename("isolation_index").to_frame(),
                            method_of="zスコア加重: " + ", ".join(f"{c}×{w:.2f}" for c, w in weights.items()),
@@ -372,17 +378,17 @@ def compute_city(city: City, *, year: int | None = None, walk_distance_m: float 
 
     if store_years:
         latest = max(store_years)
-        coverage, summary.candidate_sites = _walk_coverage(
-            city, latest, districts, walk_distance_m, crs_metric, summary
+        coverage, summary.candidate_sites, placement = _walk_coverage(
+            city, latest, walk_distance_m, crs_metric, summary
         )
         for tier, shares in coverage.items():
             shares = shares.loc[[i for i in shares.index if isinstance(i, str) and i]]
             rows.add_frame(
                 tier, latest, shares[["walk_coverage", "walk_coverage_alone"]],
                 pd.DataFrame({"walk_coverage": shares["uncertain_share"], "walk_coverage_alone": shares["uncertain_share"]}),
-                method_of=f"集いの場から直線{walk_distance_m:g}m以内に住む割合(小地域の代表点/学校区分割)",
+                method_of=f"集いの場から直線{walk_distance_m:g}m以内に住む割合(需要点: {placement})",
                 dataset_ids=census[latest].dataset_ids | resource_dataset_ids | district_dataset_ids,
-                parameters={"walk_distance_m": walk_distance_m, "distance": "straight line",
+                parameters={"walk_distance_m": walk_distance_m, "distance": "straight line", "demand": placement,
                             "gathering_kinds": sorted(str(k) for k in GATHERING_PLACE_KINDS)},
             )
 

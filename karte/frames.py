@@ -5,7 +5,9 @@ core reprojects to the city's ``projected_srid`` (EPSG:6677 for Kawasaki) for me
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -14,7 +16,10 @@ import shapely
 from django.conf import settings
 from django.db.models import Q
 
-from karte.models import STORAGE_SRID, CensusArea, CensusFigure, City, District, RasterLayer, Resource, Ward
+from karte.models import (STORAGE_SRID, AreaStatistic, CensusArea, CensusFigure, City, District, RasterLayer,
+                          Resource, Ward)
+
+logger = logging.getLogger(__name__)
 
 
 def resolve_city(city: City | str | None = None) -> City:
@@ -173,3 +178,54 @@ def raster_path(layer: RasterLayer) -> Path | None:
         candidates = [Path(settings.KARTE_RASTER_DIR) / layer.path, Path(settings.KARTE_FIXTURES_DIR) / layer.path,
                       Path(settings.BASE_DIR) / layer.path]
     return next((p for p in candidates if p.exists()), None)
+
+
+@dataclass(frozen=True)
+class PopulationWeights:
+    """Where people live inside small areas, when a layer says so: a population raster (path), or
+    地域メッシュ統計 cells (polygons in the metric CRS with ``population`` and ``density`` per m²).
+    ``label`` says which (``centroid`` when neither is loaded); ``dataset_id`` its source."""
+
+    raster: Path | None = None
+    mesh: gpd.GeoDataFrame | None = None
+    label: str = "centroid"
+    dataset_ids: frozenset[int] = frozenset()
+
+
+def population_weights(year: int, crs_metric: int) -> PopulationWeights:
+    """The population layer for dasymetric work: a loaded population raster whose file is present,
+    else the finest loaded 地域メッシュ population for ``year`` (or the latest), else none."""
+    layer = raster_layer(RasterLayer.Kind.POPULATION)
+    if layer is not None:
+        path = raster_path(layer)
+        if path is not None:
+            return PopulationWeights(raster=path, label=f"raster {layer.name}",
+                                     dataset_ids=frozenset({layer.dataset_id} if layer.dataset_id else ()))
+        logger.warning("population raster %s: file %s missing; falling back to mesh statistics or centroids",
+                       layer.name, layer.path)
+    mesh, label, dataset_ids = _mesh_population(year, crs_metric)
+    if mesh is None:
+        return PopulationWeights()
+    return PopulationWeights(mesh=mesh, label=label, dataset_ids=dataset_ids)
+
+
+def _mesh_population(year: int, crs_metric: int) -> tuple[gpd.GeoDataFrame | None, str, frozenset[int]]:
+    from loaders.mesh import MESH_LEVELS, mesh_polygons
+
+    rows = AreaStatistic.objects.filter(variable="pop_total", value__gt=0, area_code__regex=r"^[0-9]{8,11}$")
+    years = sorted(set(rows.values_list("year", flat=True)))
+    if not years:
+        return None, "", frozenset()
+    chosen_year = year if year in years else years[-1]
+    cells = pd.DataFrame(list(rows.filter(year=chosen_year).values_list("area_code", "value", "dataset_id")),
+                         columns=["mesh_code", "population", "dataset_id"])
+    # One mesh level only: the finest loaded.
+    level = max(len(code) for code in cells["mesh_code"] if len(code) in MESH_LEVELS)
+    cells = cells[cells["mesh_code"].str.len() == level]
+    # jismesh calls the removed np.asscalar when given one code, so a lone cell is asked for twice.
+    codes = list(cells["mesh_code"]) * (2 if len(cells) == 1 else 1)
+    polygons = mesh_polygons(codes, crs=6668).iloc[:len(cells)].to_crs(crs_metric)
+    polygons["population"] = cells["population"].to_numpy(dtype=float)
+    polygons["density"] = polygons["population"] / polygons.geometry.area.to_numpy()
+    dataset_ids = frozenset(int(d) for d in cells["dataset_id"].dropna().unique())
+    return polygons, f"mesh {chosen_year} ({level}-digit)", dataset_ids

@@ -14,10 +14,8 @@ ward boundary: people near the boundary walk to the neighbouring ward.
 """
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -25,12 +23,11 @@ from django.db import transaction
 
 from karte import frames
 from karte.models import (
-    GATHERING_PLACE_KINDS, AreaStatistic, CensusArea, CensusFigure, City, RasterLayer, Resource, ResourceKind, SitingRun, Ward,
+    GATHERING_PLACE_KINDS, CensusArea, CensusFigure, City, Resource, ResourceKind, SitingRun, Ward,
 )
 from spatial.demand import ELDERLY_ALONE_VARIABLE, ELDERLY_VARIABLE, POPULATION_VARIABLE, demand_points
 from spatial.siting import ALONE_WEIGHT, choose_sites
 
-logger = logging.getLogger(__name__)
 
 # Resources that could become a new ひろば: every kind not already a gathering place, except "other".
 DEFAULT_CANDIDATE_KINDS: tuple[str, ...] = tuple(
@@ -91,41 +88,6 @@ def latest_census_year(city: City) -> int:
     return int(year)
 
 
-def _population_raster() -> tuple[Path | None, str]:
-    """The population raster for dasymetric demand, if one is loaded and its file is present."""
-    layer = frames.raster_layer(RasterLayer.Kind.POPULATION)
-    if layer is None:
-        return None, "centroid"
-    path = frames.raster_path(layer)
-    if path is None:
-        logger.warning("population raster %s: file %s missing; demand falls back to representative points",
-                       layer.name, layer.path)
-        return None, "centroid"
-    return path, f"raster {layer.name}"
-
-
-def _mesh_population(year: int, crs_metric: int) -> tuple[gpd.GeoDataFrame | None, str]:
-    """地域メッシュ統計 population cells (AreaStatistic ``pop_total`` keyed by mesh code) as polygons with
-    ``density`` (persons per m² in ``crs_metric``), for the census year or else the latest one."""
-    from loaders.mesh import MESH_LEVELS, mesh_polygons
-
-    rows = AreaStatistic.objects.filter(variable=POPULATION_VARIABLE, value__gt=0, area_code__regex=r"^[0-9]{8,11}$")
-    years = sorted(set(rows.values_list("year", flat=True)))
-    if not years:
-        return None, ""
-    chosen_year = year if year in years else years[-1]
-    cells = pd.DataFrame(list(rows.filter(year=chosen_year).values_list("area_code", "value")),
-                         columns=["mesh_code", "population"])
-    # One mesh level only: the finest loaded.
-    level = max(len(code) for code in cells["mesh_code"] if len(code) in MESH_LEVELS)
-    cells = cells[cells["mesh_code"].str.len() == level]
-    # jismesh calls the removed np.asscalar when given one code, so a lone cell is asked for twice.
-    codes = list(cells["mesh_code"]) * (2 if len(cells) == 1 else 1)
-    polygons = mesh_polygons(codes, crs=6668).iloc[:len(cells)].to_crs(crs_metric)
-    polygons["density"] = cells["population"].to_numpy(dtype=float) / polygons.geometry.area.to_numpy()
-    return polygons, f"mesh {chosen_year} ({level}-digit)"
-
-
 def load_inputs(city: City | str, year: int | None = None, with_districts: bool = True) -> Inputs:
     """Demand points and existing gathering places of ``city`` for census ``year`` (latest if None).
 
@@ -140,11 +102,8 @@ def load_inputs(city: City | str, year: int | None = None, with_districts: bool 
         raise SitingInputError(f"no census small areas of {year} for {city.code} {city.name_ja}")
     figures = frames.census_figures_frame(
         city, year, variables=[ELDERLY_VARIABLE, ELDERLY_ALONE_VARIABLE, POPULATION_VARIABLE])
-    raster, placement = _population_raster()
-    mesh = None
-    if raster is None:
-        mesh, mesh_label = _mesh_population(year, city.projected_srid)
-        placement = mesh_label or placement
+    weights = frames.population_weights(year, city.projected_srid)
+    raster, mesh, placement = weights.raster, weights.mesh, weights.label
     districts = frames.districts_frame(city) if with_districts else None
     demand = demand_points(areas, figures, districts=districts if districts is not None and len(districts) else None,
                            population_raster=raster, residential=mesh,

@@ -58,8 +58,11 @@ def test_district_totals_conserve_the_city_total(demo_db):
 
 
 def test_district_values_match_an_overlay_recomputation(demo_db):
-    """pop_total per district = Σ over small areas of value × overlap share, by geopandas.overlay,
-    with areas merged into a carrier (HTKSAKI) joined to it by hand."""
+    """pop_total per district = Σ over small areas of value × the district's share of the area's
+    people, by geopandas.overlay: the demo loads 地域メッシュ population, so a piece (small area ∩
+    district) weighs Σ over mesh cells of population × |piece ∩ cell| / |cell| (an area without any
+    populated cell falls back to land area). Areas merged into a carrier (HTKSAKI) are joined to it
+    by hand."""
     city = City.objects.get()
     metric = city.projected_srid
     areas = frames.census_areas_frame(city, YEAR).to_crs(metric)
@@ -76,12 +79,24 @@ def test_district_values_match_an_overlay_recomputation(demo_db):
     )
     districts = frames.districts_frame(city).to_crs(metric)[["code", "geometry"]]
     pieces = gpd.overlay(source, districts, how="intersection", keep_geom_type=True)
-    piece_area = pieces.area
-    # A small area's whole count goes to the districts it overlaps (the share of its overlapped area).
-    pieces["share"] = piece_area / piece_area.groupby(pieces["key_code"]).transform("sum")
+    pieces["piece"] = range(len(pieces))
+    pieces["land"] = pieces.area
+    mesh = frames.population_weights(YEAR, metric).mesh
+    assert mesh is not None and len(mesh), "the demo loads 地域メッシュ population"
+    cells = mesh[["population", "geometry"]].assign(cell_area=mesh.area)
+    bits = gpd.overlay(pieces[["piece", "geometry"]], cells, how="intersection", keep_geom_type=True)
+    people = (bits["population"] * bits.area / bits["cell_area"]).groupby(bits["piece"]).sum()
+    pieces["people"] = pieces["piece"].map(people).fillna(0.0)
+    per_area = pieces.groupby("key_code")
+    with_people = per_area["people"].transform("sum") > 0
+    pieces["share"] = (pieces["people"] / per_area["people"].transform("sum")).where(
+        with_people, pieces["land"] / per_area["land"].transform("sum"))
+    assert with_people.mean() > 0.5, "most small areas hold populated mesh cells"
     expected = (pieces["pop_total"] * pieces["share"]).groupby(pieces["code"]).sum()
     for code, amount in expected.items():
         assert value("district", code, "pop_total").value == pytest.approx(amount, rel=1e-9), code
+    stored = value("district", expected.index[0], "pop_total")
+    assert "ダシメトリック" in stored.method and stored.inputs["parameters"]["weights"].startswith("mesh")
 
 
 def test_every_value_has_provenance_method_and_unit(demo_db):
