@@ -361,7 +361,7 @@ def districts_collection(
 ) -> dict:
     """Districts (小学校区) with indicator values: one Feature per district, ``id`` = district code.
 
-    Properties: ``code, name_ja, name_romaji, school_name, ward_code, ward_name_ja, city_code`` and,
+    Properties: ``code, name_ja, name_romaji, school_name, ward_code, ward_name_ja, ward_name_en, city_code`` and,
     per indicator, ``<code>`` (value or null) and ``<code>__rank`` (rank among the city's districts,
     1 = highest). ``year`` defaults to the latest year with values for the chosen indicators.
     """
@@ -445,6 +445,7 @@ def districts_collection(
             "school_name": district.school_name or None,
             "ward_code": district.ward.code if district.ward else None,
             "ward_name_ja": district.ward.name_ja if district.ward else None,
+            "ward_name_en": (district.ward.name_en or None) if district.ward else None,
             "city_code": district.city.code,
         }
         for code in indicators:

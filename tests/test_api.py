@@ -207,6 +207,7 @@ def test_districts_geojson_matches_database_and_contract(client, small_city):
             assert props[f"{indicator}__rank"] == stored.rank
     assert features["D02"]["properties"]["walk_coverage"] is None  # stored NaN → null
     assert features["D01"]["properties"]["ward_name_ja"] == "川崎区"
+    assert features["D01"]["properties"]["ward_name_en"] == "Kawasaki-ku"
     assert features["D03"]["properties"]["name_romaji"] is None
 
     meta = collection["karte:metadata"]

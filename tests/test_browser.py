@@ -303,6 +303,7 @@ def test_language_switch_to_english(offline, sample, settings, artifacts_dir):
     page.click("path.karte-district[data-code='1413101']")
     popup = page.wait_for_selector(".leaflet-popup-content").inner_text()
     assert "District 01 (大師地区)" in popup  # romaji first on the English pages
+    assert "Kawasaki-ku" in popup and "川崎区" not in popup  # the ward by its English name
     page.wait_for_timeout(600)  # the popup's fade-in, so the screenshot shows it
     page.screenshot(path=str(artifacts_dir / "map_english.png"))
 

@@ -151,7 +151,7 @@ _DISTRICT_PROPERTIES = {
     "required": ["code", "name_ja", "name_romaji", "ward_code", "ward_name_ja"],
     "properties": {
         "code": {"type": "string"}, "name_ja": {"type": "string"}, "name_romaji": NULLABLE_STRING,
-        "school_name": NULLABLE_STRING, "ward_code": NULLABLE_STRING, "ward_name_ja": NULLABLE_STRING,
+        "school_name": NULLABLE_STRING, "ward_code": NULLABLE_STRING, "ward_name_ja": NULLABLE_STRING, "ward_name_en": NULLABLE_STRING,
         "city_code": {"type": "string"},
     },
     "patternProperties": {"__rank$": NULLABLE_INTEGER},

@@ -54,12 +54,17 @@
     return english && props.name_romaji ? props.name_romaji + " (" + props.name_ja + ")" : props.name_ja;
   }
 
+  function wardName(props) {
+    const english = (document.documentElement.lang || "").startsWith("en");
+    return (english && props.ward_name_en) || props.ward_name_ja || "";
+  }
+
   function resourcePopup(props, strings, kinds) {
     return "<strong>" + escapeHtml(props.name || "—") + "</strong><br>" + escapeHtml(kindLabel(props, kinds))
       + (props.address ? "<br>" + escapeHtml(strings.address) + ": " + escapeHtml(props.address) : "");
   }
 
   global.KarteCommon = {
-    readConfig, numberFormatter, withUnit, escapeHtml, addBasemap, kindIcon, kindLabel, districtName, resourcePopup,
+    readConfig, numberFormatter, withUnit, escapeHtml, addBasemap, kindIcon, kindLabel, districtName, wardName, resourcePopup,
   };
 })(window);

@@ -94,11 +94,11 @@
     const total = districtData.features.length;
     const link = config.urls.district_page.replace("__code__", encodeURIComponent(p.code));
     return '<div class="popup"><strong class="popup-name">' + C.escapeHtml(C.districtName(p)) + "</strong> <small>"
-      + C.escapeHtml(p.ward_name_ja || "") + "</small>"
+      + C.escapeHtml(C.wardName(p)) + "</small>"
       + '<div class="popup-indicator">' + C.escapeHtml(entry.label) + "</div>"
       + "<table>"
       + "<tr><th>" + C.escapeHtml(S.district) + "</th><td>" + C.withUnit(fmt1(p[code]), entry.unit) + "</td></tr>"
-      + "<tr><th>" + C.escapeHtml(p.ward_name_ja || S.ward) + "</th><td>" + C.withUnit(fmt1(wardValue), entry.unit) + "</td></tr>"
+      + "<tr><th>" + C.escapeHtml(C.wardName(p) || S.ward) + "</th><td>" + C.withUnit(fmt1(wardValue), entry.unit) + "</td></tr>"
       + "<tr><th>" + C.escapeHtml(S.city) + "</th><td>" + C.withUnit(fmt1(cityValue), entry.unit) + "</td></tr>"
       + "<tr><th>" + C.escapeHtml(S.rank) + "</th><td>" + (rank ? fmt0(rank) + " / " + fmt0(total) : "—") + "</td></tr>"
       + "</table>"
