@@ -325,8 +325,11 @@ def impute_suppressed(
 # --------------------------------------------------------------------------------------------
 
 def _row_normalise(matrix: sparse.csr_matrix) -> sparse.csr_matrix:
+    matrix = matrix.tocsr()
     total = np.asarray(matrix.sum(axis=1)).ravel()
-    return sparse.diags(1.0 / np.where(total > 0, total, 1.0)) @ matrix
+    scale = 1.0 / np.where(total > 0, total, 1.0)
+    return sparse.csr_matrix((matrix.data * np.repeat(scale, np.diff(matrix.indptr)), matrix.indices,
+                              matrix.indptr), shape=matrix.shape)
 
 
 def area_interpolate(
@@ -468,6 +471,8 @@ def _numeric(frame: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
 
 def _mass_share(mass_matrix: sparse.csr_matrix, flagged: np.ndarray) -> np.ndarray:
     """Per target and variable: the share of the target's overlap mass held by flagged sources."""
+    if not flagged.any():
+        return np.zeros((mass_matrix.shape[1], flagged.shape[1]))
     mass_t = mass_matrix.T.tocsr()
     total = np.asarray(mass_t.sum(axis=1)).ravel()[:, None]
     flagged_mass = mass_t @ flagged.astype(float)

@@ -125,8 +125,7 @@ def _run_area(source_edges: np.ndarray, xa: float, ya: float, xb: float, x_from:
     return strip if x_to < x_from else -strip
 
 
-@njit(cache=True, parallel=True)
-def _pairs_area(source_edges, source_start, target_edges, target_start, bounds, source_pos, target_pos):
+def _pairs_area_loop(source_edges, source_start, target_edges, target_start, bounds, source_pos, target_pos):
     out = np.empty(source_pos.shape[0])
     for k in prange(source_pos.shape[0]):
         s, t = source_pos[k], target_pos[k]
@@ -134,6 +133,13 @@ def _pairs_area(source_edges, source_start, target_edges, target_start, bounds, 
                             target_edges[target_start[t]:target_start[t + 1]],
                             bounds[s, 0], bounds[s, 1], bounds[s, 2], bounds[s, 3])
     return out
+
+
+# The same loop on numba's thread pool and on the calling thread alone: for a few thousand pairs
+# waking the pool costs more than it saves (and the idle workers spin on the other cores).
+_pairs_area = njit(cache=True, parallel=True)(_pairs_area_loop)
+_pairs_area_serial = njit(cache=True)(_pairs_area_loop)
+_PARALLEL_MIN_PAIRS = 20_000
 
 
 @njit(cache=True)
@@ -192,6 +198,15 @@ def polygon_edges(geometries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         geometries[collections] = _polygonal_parts(geometries[collections])
     if len(geometries) == 0:
         return np.zeros((0, 4)), np.zeros(1, dtype=np.int64)
+    if (shapely.get_type_id(geometries) == shapely.GeometryType.POLYGON).all() \
+            and not shapely.get_num_interior_rings(geometries).any():
+        # Plain polygons (most census areas): one ring each, read without building ragged arrays.
+        coords, owner = shapely.get_coordinates(geometries, return_index=True)
+        ring_offsets = np.r_[0, np.cumsum(np.bincount(owner, minlength=len(geometries)))].astype(np.int64)
+        is_exterior = np.ones(len(geometries), dtype=np.bool_)
+        edges = _ring_edges(np.ascontiguousarray(coords, dtype=np.float64), ring_offsets, is_exterior)
+        edges_per_ring = np.maximum(np.diff(ring_offsets) - 1, 0)
+        return edges, np.r_[0, np.cumsum(edges_per_ring)].astype(np.int64)
     geometry_type, coords, offsets = shapely.to_ragged_array(geometries)
     if geometry_type == shapely.GeometryType.POLYGON:
         ring_offsets, polygon_rings = offsets
@@ -222,13 +237,15 @@ def overlap_areas(sources: np.ndarray, targets: np.ndarray, source_pos: np.ndarr
     bounds = shapely.bounds(np.asarray(sources, dtype=object))
     source_pos = np.asarray(source_pos, dtype=np.int64)
     target_pos = np.asarray(target_pos, dtype=np.int64)
+    arguments = (source_edges, source_start, target_edges, target_start, bounds, source_pos, target_pos)
+    if threads == 1 or len(source_pos) < _PARALLEL_MIN_PAIRS:
+        return _pairs_area_serial(*arguments)
     # numba's default thread pool must not be entered from two Python threads at once (the
     # development server handles requests on threads), so calls take turns.
     with _KERNEL_LOCK:
         previous = numba.get_num_threads()
         numba.set_num_threads(max(1, min(threads or previous, numba.config.NUMBA_NUM_THREADS)))
         try:
-            return _pairs_area(source_edges, source_start, target_edges, target_start, bounds,
-                               source_pos, target_pos)
+            return _pairs_area(*arguments)
         finally:
             numba.set_num_threads(previous)

@@ -101,3 +101,16 @@ def test_collections_count_by_their_polygons():
     frame = np.array([shapely.box(-1, -1, 10, 10)], dtype=object)
     areas = overlap_areas(sources, frame, np.arange(3), np.zeros(3, int))
     assert areas == pytest.approx([3.0, 0.0, shapely.area(piece)])
+
+
+def test_thread_pool_and_calling_thread_give_the_same_areas(monkeypatch):
+    from spatial import overlap_area
+
+    sources = voronoi(300, 3, 3000.0, (0.0, 0.0))
+    targets = voronoi(30, 4, 3000.0, (0.0, 0.0))
+    source_pos, target_pos = all_pairs(sources, targets)
+    serial = overlap_areas(sources, targets, source_pos, target_pos, threads=1)
+    monkeypatch.setattr(overlap_area, "_PARALLEL_MIN_PAIRS", 0)
+    pooled = overlap_areas(sources, targets, source_pos, target_pos, threads=2)
+    np.testing.assert_array_equal(serial, pooled)
+    assert serial.sum() == pytest.approx(shapely.area(sources).sum(), rel=1e-12)
