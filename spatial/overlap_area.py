@@ -125,20 +125,33 @@ def _run_area(source_edges: np.ndarray, xa: float, ya: float, xb: float, x_from:
     return strip if x_to < x_from else -strip
 
 
-def _pairs_area_loop(source_edges, source_start, target_edges, target_start, bounds, source_pos, target_pos):
-    out = np.empty(source_pos.shape[0])
-    for k in prange(source_pos.shape[0]):
-        s, t = source_pos[k], target_pos[k]
-        out[k] = _pair_area(source_edges[source_start[s]:source_start[s + 1]],
-                            target_edges[target_start[t]:target_start[t + 1]],
-                            bounds[s, 0], bounds[s, 1], bounds[s, 2], bounds[s, 3])
-    return out
+@njit(cache=True, inline="always")
+def _pair_of(k, source_edges, source_start, target_edges, target_start, bounds, source_pos, target_pos) -> float:
+    s, t = source_pos[k], target_pos[k]
+    return _pair_area(source_edges[source_start[s]:source_start[s + 1]],
+                      target_edges[target_start[t]:target_start[t + 1]],
+                      bounds[s, 0], bounds[s, 1], bounds[s, 2], bounds[s, 3])
 
 
 # The same loop on numba's thread pool and on the calling thread alone: for a few thousand pairs
-# waking the pool costs more than it saves (and the idle workers spin on the other cores).
-_pairs_area = njit(cache=True, parallel=True)(_pairs_area_loop)
-_pairs_area_serial = njit(cache=True)(_pairs_area_loop)
+# waking the pool costs more than it saves (and the idle workers spin on the other cores). Two
+# functions, not one compiled twice: numba's cache would hand either the other's machine code.
+@njit(cache=True, parallel=True)
+def _pairs_area(source_edges, source_start, target_edges, target_start, bounds, source_pos, target_pos):
+    out = np.empty(source_pos.shape[0])
+    for k in prange(source_pos.shape[0]):
+        out[k] = _pair_of(k, source_edges, source_start, target_edges, target_start, bounds, source_pos, target_pos)
+    return out
+
+
+@njit(cache=True)
+def _pairs_area_serial(source_edges, source_start, target_edges, target_start, bounds, source_pos, target_pos):
+    out = np.empty(source_pos.shape[0])
+    for k in range(source_pos.shape[0]):
+        out[k] = _pair_of(k, source_edges, source_start, target_edges, target_start, bounds, source_pos, target_pos)
+    return out
+
+
 _PARALLEL_MIN_PAIRS = 20_000
 
 
