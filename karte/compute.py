@@ -128,7 +128,8 @@ def _census_year(city: City, year: int, districts_metric: gpd.GeoDataFrame, crs_
     else:
         dasymetric = {}
     result = area_interpolate(
-        source, districts_metric, variables, impute_group="city_code", suppressed="impute", **dasymetric,
+        source, districts_metric, variables, impute_group="city_code", suppressed="impute",
+        weight_name=population.label, **dasymetric,
     )
     district_values = pd.DataFrame(result.frame[variables].to_numpy(), index=districts_metric["code"], columns=variables)
     district_uncertain = pd.DataFrame(

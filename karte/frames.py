@@ -184,7 +184,7 @@ def raster_path(layer: RasterLayer) -> Path | None:
 class PopulationWeights:
     """Where people live inside small areas, when a layer says so: a population raster (path), or
     地域メッシュ統計 cells (polygons in the metric CRS with ``population`` and ``density`` per m²).
-    ``label`` says which (``centroid`` when neither is loaded); ``dataset_id`` its source."""
+    ``label`` says which (``centroid`` when neither is loaded); ``dataset_ids`` its sources."""
 
     raster: Path | None = None
     mesh: gpd.GeoDataFrame | None = None

@@ -66,7 +66,7 @@ RESOURCE_KINDS: dict[str, str] = {
 
 def _count(code: str, label_ja: str, label_en: str, unit: str, description_ja: str) -> IndicatorSpec:
     return IndicatorSpec(code, label_ja, label_en, unit, KIND_COUNT, "neutral", description_ja,
-                         method_ja="小地域の値を学校区へ面積按分")
+                         method_ja="国勢調査 小地域集計の値")
 
 
 def _census_counts() -> list[IndicatorSpec]:

@@ -344,6 +344,7 @@ def area_interpolate(
     weight_polygons: gpd.GeoDataFrame | None = None,
     weight_cells: gpd.GeoDataFrame | None = None,
     weight_cells_value: str = "value",
+    weight_name: str | None = None,
     allocate_total: bool = True,
     suppressed: SuppressedRule = "impute",
     impute_group: str | None = None,
@@ -358,7 +359,8 @@ def area_interpolate(
     ``weight_raster``: GeoTIFF path for dasymetric weights; ``weight_polygons``: residential-land
     polygons for dasymetric weights; ``weight_cells``: polygons carrying an amount in column
     ``weight_cells_value`` (e.g. 地域メッシュ population) shared out by the fraction of each cell a
-    piece covers (give at most one of the three). ``allocate_total=False`` divides by the
+    piece covers (give at most one of the three); ``weight_name`` names the layer in ``method``.
+    ``allocate_total=False`` divides by the
     source's own area instead of its overlapped area (value outside every target is dropped).
     ``suppressed``: ``"impute"`` or ``"unknown"``; ``impute_group``: source column naming the
     parent (e.g. the ward code) used by the imputation rule.
@@ -382,13 +384,13 @@ def area_interpolate(
     if dasymetric:
         if weight_raster is not None:
             mass = raster_mass(table.pieces, table.crs, weight_raster)
-            method = f"ダシメトリック按分 (raster {Path(weight_raster).name})"
+            method = f"ダシメトリック按分 ({weight_name or 'raster ' + Path(weight_raster).name})"
         elif weight_cells is not None:
             mass = cell_mass(table.pieces, table.crs, weight_cells, value=weight_cells_value)
-            method = f"ダシメトリック按分 (cells: {weight_cells_value})"
+            method = f"ダシメトリック按分 ({weight_name or 'cells: ' + weight_cells_value})"
         else:
             mass = polygon_mass(table.pieces, table.crs, weight_polygons)
-            method = "ダシメトリック按分 (residential-land polygons)"
+            method = f"ダシメトリック按分 ({weight_name or 'residential-land polygons'})"
         mass_matrix = table.matrix(mass)
         # A source without any mass (no residential cell) keeps its plain area weights.
         massless = np.asarray(mass_matrix.sum(axis=1)).ravel() <= 0
