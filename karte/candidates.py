@@ -32,9 +32,10 @@ def score_all_candidates(city: City | str, walk_distance_m: float = 500, kinds: 
     scores = score_candidates(inputs.demand, candidates, inputs.existing, walk_distance_m,
                               alone_weight=alone_weight, crs_metric=city.projected_srid)
     distance = int(round(walk_distance_m))
-    method = (f"elderly (65+, census {inputs.year}) within {distance} m straight line (EPSG:{city.projected_srid}) "
-              f"not yet within {distance} m of a gathering place; score = 65+ + {alone_weight:g} × 65+ alone; "
-              f"{inputs.placement} demand points; {inputs.unknown_areas} areas with 65+ suppressed (weight 0)")[:300]
+    # Shown on the district page and the printed karte, so in Japanese like the rest of the karte.
+    method = (f"{distance}m以内(直線, EPSG:{city.projected_srid})に住み、まだ集いの場から{distance}m以内にいない"
+              f"65歳以上人口({inputs.year}年国勢調査); 評価点 = 65歳以上 + {alone_weight:g} × 高齢単身; "
+              f"需要点: {inputs.placement}; 65歳以上が秘匿の小地域 {inputs.unknown_areas} (重み0)")[:300]
     rows = [
         CandidateSite(
             resource_id=int(resource_id), walk_distance_m=distance, score=float(row.score),
