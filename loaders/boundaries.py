@@ -12,7 +12,7 @@ import geopandas as gpd
 import pandas as pd
 
 from .census import normalise_key
-from .common import clean_geometries, read_japanese_csv, read_vector, to_multipolygon, to_storage
+from .common import TableData, clean_geometries, read_japanese_csv, read_vector, to_multipolygon, to_storage
 from .errors import FileFormatError, Report, ValueFormatError
 
 RESIDENTIAL_HCODE = 8101
@@ -215,7 +215,7 @@ def read_school_districts(path: Path | str, *, crs=None, fields: dict[str, str] 
                        report, source.to_string())
 
 
-def read_district_names(path: Path | str) -> tuple[pd.DataFrame, Report]:
+def read_district_names(path: Path | str) -> TableData:
     """Karte's table of district names: district_code, [name_ja], name_romaji."""
     path = Path(path)
     frame, _, _ = read_japanese_csv(path, header_rows=1)
@@ -226,5 +226,4 @@ def read_district_names(path: Path | str) -> tuple[pd.DataFrame, Report]:
     for row, r in frame.iterrows():
         if not r["district_code"]:
             raise ValueFormatError("empty district_code", path=path, row=row, field="district_code")
-    frame = frame.assign(row=frame.index)
-    return frame, report
+    return TableData(frame.assign(row=frame.index), report)

@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from .census_tables import CensusTable, table_for_columns
-from .common import read_japanese_csv
+from .common import TableData, read_japanese_csv
 from .errors import FileFormatError, MappingError, Report, ValueFormatError
 
 HEAD_COLUMNS = ["KEY_CODE", "HYOSYO", "CITYNAME", "NAME", "HTKSYORI", "HTKSAKI", "GASSAN"]
@@ -153,7 +153,7 @@ def read_census_table(path: Path | str, *, year: int | None = None, encoding: st
 CORRESPONDENCE_COLUMNS = ["OLD_YEAR", "OLD_KEY_CODE", "NEW_YEAR", "NEW_KEY_CODE", "RELATION", "AREA_SHARE"]
 
 
-def read_correspondence(path: Path | str, encoding: str | None = None) -> tuple[pd.DataFrame, Report]:
+def read_correspondence(path: Path | str, encoding: str | None = None) -> TableData:
     """KEY_CODE correspondence between two census vintages (Karte format, UTF-8 or CP932):
     OLD_YEAR, OLD_KEY_CODE, [OLD_NAME], NEW_YEAR, NEW_KEY_CODE, [NEW_NAME], RELATION
     (rename|split|merge), AREA_SHARE (share of the OLD area that lies in the NEW one, 0–1)."""
@@ -186,7 +186,7 @@ def read_correspondence(path: Path | str, encoding: str | None = None) -> tuple[
     for key, total in sums.items():
         if abs(total - 1) > 0.01 and (table.loc[table.old_key_code == key, "relation"] != "merge").any():
             report.add(f"shares of {key} sum to {total:.3f}, not 1", field="AREA_SHARE")
-    return table, report
+    return TableData(table, report)
 
 
 def harmonise_to_new_codes(figures: pd.DataFrame, correspondence: pd.DataFrame) -> pd.DataFrame:

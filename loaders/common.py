@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -15,6 +16,14 @@ import shapely
 from pyproj import CRS
 
 from .errors import CRSConflictError, FileFormatError, GeometryError, MissingCRSError, Report
+
+
+@dataclass
+class TableData:
+    """A table a loader read (no geometry) and what it noticed while reading it."""
+
+    frame: pd.DataFrame
+    report: Report
 
 STORAGE_EPSG = 6668  # JGD2011 geographic: what the database stores
 JAPANESE_ENCODINGS = ("utf-8-sig", "cp932")

@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from .census import parse_cell
-from .common import read_japanese_csv
+from .common import TableData, read_japanese_csv
 from .errors import FileFormatError, Report, ValueFormatError
 
 # Column label → (variable, unit). Declarative: add the labels of another table layout here.
@@ -25,7 +25,7 @@ NAME_COLUMNS = ("地域", "地域名", "area_name")
 
 
 def read_area_table(path: Path | str, *, columns: dict[str, tuple[str, str]] | None = None,
-                    encoding: str | None = None) -> tuple[pd.DataFrame, Report]:
+                    encoding: str | None = None) -> TableData:
     """One row per area (5-digit JIS code), one column per figure → area_code, area_name,
     variable, value, unit, status, row. Unknown columns are reported and ignored."""
     path = Path(path)
@@ -53,4 +53,4 @@ def read_area_table(path: Path | str, *, columns: dict[str, tuple[str, str]] | N
             records.append({"area_code": code, "area_name": r[name_col] if name_col else "", "variable": variable,
                             "value": value, "unit": unit, "status": status, "row": row})
     report.facts.update(areas=len(frame), encoding=used)
-    return pd.DataFrame.from_records(records), report
+    return TableData(pd.DataFrame.from_records(records), report)

@@ -8,6 +8,7 @@ interpolating to districts).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -46,8 +47,17 @@ def mesh_polygons(codes, crs: int = 4612) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"mesh_code": codes, "level": levels.pop()}, geometry=geoms, crs=crs)
 
 
+@dataclass
+class MeshTableData:
+    """A 地域メッシュ統計 table: tidy figures by mesh code, the table it matched, what was noticed."""
+
+    frame: pd.DataFrame
+    table: CensusTable
+    report: Report
+
+
 def read_mesh_table(path: Path | str, *, year: int | None = None, encoding: str | None = None,
-                    table: CensusTable | None = None) -> tuple[pd.DataFrame, CensusTable, Report]:
+                    table: CensusTable | None = None) -> MeshTableData:
     """e-Stat mesh CSV (two header rows; KEY_CODE = mesh code) → mesh_code, variable, value,
     status, row."""
     path = Path(path)
@@ -85,4 +95,4 @@ def read_mesh_table(path: Path | str, *, year: int | None = None, encoding: str 
             for variable in table.variables_of(code):
                 records.append({"mesh_code": key, "variable": variable, "value": value, "status": status, "row": row})
     report.facts.update(cells=len(frame), level=MESH_SIZE_LABEL.get(level, level), encoding=used)
-    return pd.DataFrame.from_records(records), table, report
+    return MeshTableData(pd.DataFrame.from_records(records), table, report)

@@ -8,7 +8,7 @@ import rasterio
 from pyproj import CRS
 
 from .common import parse_crs
-from .errors import CRSConflictError, FileFormatError, MissingCRSError
+from .errors import CRSConflictError, FileFormatError, MissingCRSError, Report
 
 
 @dataclass
@@ -23,6 +23,7 @@ class RasterInfo:
     dtype: str
     resolution: tuple[float, float]
     crs_from_file: bool
+    report: Report
 
 
 def inspect_raster(path: Path | str, *, crs=None) -> RasterInfo:
@@ -48,8 +49,11 @@ def inspect_raster(path: Path | str, *, crs=None) -> RasterInfo:
         final = declared or given
         epsg = final.to_epsg()
         tags = src.tags(1)
+        report = Report(path)
+        if declared is None:
+            report.add(f"the raster declares no CRS: {final.to_string()} given with --crs is used")
         return RasterInfo(path=path, crs=f"EPSG:{epsg}" if epsg else final.to_wkt(), width=src.width,
                           height=src.height, bounds=[float(b) for b in src.bounds], nodata=src.nodata,
                           unit=tags.get("UNIT", src.units[0] if src.units and src.units[0] else ""),
                           dtype=src.dtypes[0], resolution=tuple(float(r) for r in src.res),
-                          crs_from_file=declared is not None)
+                          crs_from_file=declared is not None, report=report)

@@ -159,7 +159,8 @@ def test_unknown_table_and_missing_columns(tmp_path):
 
 
 def test_correspondence_and_harmonising_old_figures():
-    table, report = read_correspondence(FIXTURES / "census" / "correspondence_2015_2020.csv")
+    data = read_correspondence(FIXTURES / "census" / "correspondence_2015_2020.csv")
+    table, report = data.frame, data.report
     assert set(table.relation) == {"rename", "split"}
     assert not report.issues
     split = table[table.relation == "split"]

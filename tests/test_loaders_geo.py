@@ -169,7 +169,10 @@ def test_raster_metadata_and_no_crs_refusal(tmp_path):
         dst.write(np.ones((1, 4, 4), dtype="float32"))
     with pytest.raises(MissingCRSError, match="bare.tif"):
         inspect_raster(bare)
-    assert inspect_raster(bare, crs=6677).crs == "EPSG:6677"
+    assigned = inspect_raster(bare, crs=6677)
+    assert assigned.crs == "EPSG:6677" and not assigned.crs_from_file
+    assert "declares no CRS" in str(assigned.report.issues[0])
+    assert not inspect_raster(FIXTURES / "hazard" / "flood_depth_tama_l2_6677.tif").report.issues
 
 
 def test_mesh_codes_become_polygons_with_jismesh():
@@ -192,7 +195,8 @@ def test_mesh_codes_become_polygons_with_jismesh():
 
 
 def test_mesh_table_reads_codes_and_suppressed_cells():
-    frame, table, report = read_mesh_table(FIXTURES / "mesh" / "tblT001141H5339.csv")
+    data = read_mesh_table(FIXTURES / "mesh" / "tblT001141H5339.csv")
+    frame, table, report = data.frame, data.table, data.report
     assert table.table_id == "T001141" and report.facts["level"].startswith("4次")
     assert frame.mesh_code.str.len().eq(9).all()
     assert (frame.status == "suppressed").any()
@@ -201,7 +205,7 @@ def test_mesh_table_reads_codes_and_suppressed_cells():
 
 
 def test_housing_area_table_markers():
-    frame, report = read_area_table(FIXTURES / "housing" / "jyutaku_tochi_2018_vacancy.csv")
+    frame = read_area_table(FIXTURES / "housing" / "jyutaku_tochi_2018_vacancy.csv").frame
     assert set(frame.area_code) == {"14130", *[f"1413{i}" for i in range(1, 8)]}
     rate = frame[(frame.variable == "vacancy_rate")]
     assert rate.unit.eq("%").all() and rate.value.between(3, 20).all()

@@ -15,7 +15,7 @@ from django.db import transaction
 from karte.frames import shapely_from_geos as from_geos
 from karte.models import STORAGE_SRID, City, Dataset, Ward
 from loaders.common import sha256_of
-from loaders.errors import LoaderError, Report
+from loaders.errors import LoaderError
 
 from . import progress
 
@@ -153,10 +153,10 @@ class BaseImporter:
         self.dry_run = dry_run
         self.options = dict(options or {})
         self.provenance = dict(provenance or {})
-        self.report: Report | None = None
 
     # --- to implement
     def read(self) -> Any:
+        """The loader's result for this file: any object with ``.report`` (what the loader noticed)."""
         raise NotImplementedError
 
     def persist(self, dataset: Dataset, data: Any, summary: ImportSummary) -> None:
@@ -220,9 +220,8 @@ class BaseImporter:
         checksum = sha256_of(self.path)
         data = self.read()  # every format problem surfaces here, before any write
         summary = ImportSummary(self.source, self.path, self.dry_run, replace=self.replace)
-        if self.report is not None:
-            summary.messages += [str(issue) for issue in self.report.issues]
-            summary.facts.update(self.report.facts)
+        summary.messages += [str(issue) for issue in data.report.issues]
+        summary.facts.update(data.report.facts)
         with transaction.atomic():
             vintage = self.vintage(data)
             source_name = self.provenance.get("source_name") or self.default_source_name

@@ -16,9 +16,7 @@ class WardsImporter(BaseImporter):
     default_source_name = "国土数値情報 行政区域データ (N03)"
 
     def read(self):
-        data = read_n03(self.path, crs=self.crs, city_code=self.city_code)
-        self.report = data.report
-        return data
+        return read_n03(self.path, crs=self.crs, city_code=self.city_code)
 
     def persist(self, dataset, data, summary: ImportSummary) -> None:
         cities = data.extra["cities"]
@@ -46,9 +44,7 @@ class CensusBoundaryImporter(BaseImporter):
     def read(self):
         city = self.city(required=False)
         srid = city.projected_srid if city else 6677
-        data = read_census_boundary(self.path, crs=self.crs, metric_epsg=srid)
-        self.report = data.report
-        return data
+        return read_census_boundary(self.path, crs=self.crs, metric_epsg=srid)
 
     def persist(self, dataset, data, summary: ImportSummary) -> None:
         frame = data.frame
@@ -90,9 +86,7 @@ class SchoolDistrictImporter(BaseImporter):
 
     def read(self):
         fields = self.options.get("fields")
-        data = read_school_districts(self.path, crs=self.crs, fields=fields, city_code=self.city_code)
-        self.report = data.report
-        return data
+        return read_school_districts(self.path, crs=self.crs, fields=fields, city_code=self.city_code)
 
     def persist(self, dataset, data, summary: ImportSummary) -> None:
         city = self.city(required=True)
@@ -127,11 +121,10 @@ class DistrictNamesImporter(BaseImporter):
     default_source_name = "小学校区 名称表 (Karte)"
 
     def read(self):
-        frame, report = read_district_names(self.path)
-        self.report = report
-        return frame
+        return read_district_names(self.path)
 
-    def persist(self, dataset, frame, summary: ImportSummary) -> None:
+    def persist(self, dataset, data, summary: ImportSummary) -> None:
+        frame = data.frame
         known = {d.code: d for d in District.objects.filter(code__in=list(frame.district_code))}
         missing = sorted(set(frame.district_code) - set(known))
         if missing:

@@ -21,7 +21,6 @@ class CensusTableImporter(BaseImporter):
 
     def read(self):
         data = read_census_table(self.path, year=self.year, encoding=self.options.get("encoding"))
-        self.report = data.report
         if not self.provenance.get("source_name"):
             self.provenance["source_name"] = f"国勢調査 {data.year} 小地域集計 {data.table.table_id} {data.table.title}"
         return data
@@ -63,14 +62,13 @@ class CorrespondenceImporter(BaseImporter):
     default_source_name = "小地域コード対応表"
 
     def read(self):
-        table, report = read_correspondence(self.path)
-        self.report = report
-        return table
+        return read_correspondence(self.path)
 
-    def vintage(self, table) -> int:
-        return int(table.new_year.max())
+    def vintage(self, data) -> int:
+        return int(data.frame.new_year.max())
 
-    def persist(self, dataset, table, summary: ImportSummary) -> None:
+    def persist(self, dataset, data, summary: ImportSummary) -> None:
+        table = data.frame
         rows = [{"old_year": int(r.old_year), "old_key_code": r.old_key_code, "new_year": int(r.new_year),
                  "new_key_code": r.new_key_code, "relation": r.relation, "area_share": float(r.area_share)}
                 for r in table.itertuples()]

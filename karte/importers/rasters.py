@@ -61,16 +61,13 @@ class MeshImporter(BaseImporter):
     default_source_name = "国勢調査 地域メッシュ統計"
 
     def read(self):
-        frame, table, report = read_mesh_table(self.path, year=self.year, encoding=self.options.get("encoding"))
-        self.report = report
-        self.table = table
-        return frame
+        return read_mesh_table(self.path, year=self.year, encoding=self.options.get("encoding"))
 
-    def vintage(self, frame) -> int:
-        return self.table.year
+    def vintage(self, data) -> int:
+        return data.table.year
 
-    def persist(self, dataset, frame, summary: ImportSummary) -> None:
-        year = self.table.year
+    def persist(self, dataset, data, summary: ImportSummary) -> None:
+        frame, year = data.frame, data.table.year
         label = summary.facts.get("level", "mesh")
         rows = [{"area_code": r.mesh_code, "year": year, "variable": r.variable, "area_name": f"メッシュ {label}",
                  "value": optional_float(r.value),

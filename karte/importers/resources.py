@@ -26,7 +26,6 @@ class _ResourceImporter(BaseImporter):
         extent = self.city_extent()
         tolerance = float(self.options.get("tolerance_m", FAR_TOLERANCE_M))
         data = self.load_frame(extent, tolerance)
-        self.report = data.report
         if extent is None:
             data.report.add("no city extent in the database: points far from the city were not checked")
         return data
@@ -129,12 +128,10 @@ class HousingVacancyImporter(BaseImporter):
     needs_year = True
 
     def read(self):
-        frame, report = read_area_table(self.path, columns=self.options.get("columns"),
-                                        encoding=self.options.get("encoding"))
-        self.report = report
-        return frame
+        return read_area_table(self.path, columns=self.options.get("columns"), encoding=self.options.get("encoding"))
 
-    def persist(self, dataset, frame, summary: ImportSummary) -> None:
+    def persist(self, dataset, data, summary: ImportSummary) -> None:
+        frame = data.frame
         if self.city_code:
             frame = frame.loc[frame.area_code.map(lambda c: in_city(c, self.city_code))]
         rows = [{"area_code": r.area_code, "year": self.year, "variable": r.variable, "area_name": r.area_name,
