@@ -19,6 +19,7 @@ import shapely
 
 from spatial.indicators import RESOURCE_KINDS
 from spatial.interpolation import raster_cells
+from spatial.overlap_area import overlap_areas
 
 PARK_KINDS = frozenset({"park"})
 VACANT_KINDS = frozenset({"vacant_house"})
@@ -59,9 +60,10 @@ def hazard_area_m2(
         cells = cells.to_crs(areas.crs)
     area_geoms = np.asarray(areas.geometry.values, dtype=object)
     cell_geoms = np.asarray(cells.geometry.values, dtype=object)
-    tree = shapely.STRtree(cell_geoms)
-    area_pos, cell_pos = tree.query(area_geoms, predicate="intersects")
-    overlap = shapely.area(shapely.intersection(area_geoms[area_pos], cell_geoms[cell_pos]))
+    # Cells in the zone do not overlap, so a polygon's hazard area is the sum of its overlaps.
+    cell_pos, area_pos = shapely.STRtree(area_geoms).query(cell_geoms)
+    # Each small cell as the "source": the kernel loops over its 4 edges per edge of the polygon.
+    overlap = overlap_areas(cell_geoms, area_geoms, cell_pos, area_pos)
     return np.bincount(area_pos, weights=overlap, minlength=len(areas))
 
 
