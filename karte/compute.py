@@ -122,14 +122,14 @@ def _census_year(city: City, year: int, districts_metric: gpd.GeoDataFrame, crs_
     # count goes to the districts by where its people live, not by land area.
     population = frames.population_weights(year, crs_metric)
     if population.raster is not None:
-        dasymetric = {"weight_raster": population.raster}
+        dasymetric = {"weight_raster": population.raster, "weight_name": population.label}
     elif population.mesh is not None:
-        dasymetric = {"weight_cells": population.mesh, "weight_cells_value": "population"}
+        dasymetric = {"weight_cells": population.mesh, "weight_cells_value": "population",
+                      "weight_name": population.label}
     else:
         dasymetric = {}
     result = area_interpolate(
-        source, districts_metric, variables, impute_group="city_code", suppressed="impute",
-        weight_name=population.label, **dasymetric,
+        source, districts_metric, variables, impute_group="city_code", suppressed="impute", **dasymetric,
     )
     district_values = pd.DataFrame(result.frame[variables].to_numpy(), index=districts_metric["code"], columns=variables)
     district_uncertain = pd.DataFrame(
@@ -315,7 +315,7 @@ def compute_city(city: City, *, year: int | None = None, walk_distance_m: float 
     resources, resource_dataset_ids, resource_parameters = _resource_tiers(city, districts_metric, crs_metric, summary)
     rows = _Rows(city)
     base_parameters = {"crs_metric": crs_metric, "allocate_total": True,
-                                "suppressed": "impute", "impute_group": "ward (city_code)"}
+                       "suppressed": "impute", "impute_group": "ward (city_code)"}
 
     for y in store_years:
         this = census[y]
