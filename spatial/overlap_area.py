@@ -92,8 +92,9 @@ def _source_strip(source_edges: np.ndarray, xa: float, ya: float, u: float, v: f
 def _pair_area(source_edges: np.ndarray, target_edges: np.ndarray, xa: float, ya: float, xb: float,
                yb: float) -> float:
     total = 0.0
-    # Consecutive T edges wholly above S running the same way act as one edge along their whole
-    # x-extent (their lines never fall below S's top), so they are merged into runs first.
+    # A T edge wholly above S counts only by its x-extent and direction (its line never dips into
+    # S's box), so consecutive such edges running the same way are merged into one run and
+    # integrated once — most of a district's boundary, seen from a small area inside it.
     run_open, run_from, run_to = False, 0.0, 0.0
     for e in range(target_edges.shape[0]):
         ex0, ey0, ex1, ey1 = target_edges[e, 0], target_edges[e, 1], target_edges[e, 2], target_edges[e, 3]
