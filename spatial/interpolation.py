@@ -155,8 +155,12 @@ def overlap_table(
     by the target is its own piece, the others are cut with GEOS.
     """
     source, target = _metric_pair(source, target, crs_metric)
-    src = _geometry_array(source)
-    tgt = _geometry_array(target)
+    return _overlap_table(_geometry_array(source), _geometry_array(target), source.crs,
+                          keep_pieces=keep_pieces, threads=threads)
+
+
+def _overlap_table(src: np.ndarray, tgt: np.ndarray, crs: object, *, keep_pieces: bool,
+                   threads: int | None) -> OverlapTable:
     target_pos, source_pos = shapely.STRtree(src).query(tgt)
     order = np.lexsort((target_pos, source_pos))  # grouped by source, as the matrix rows are
     source_pos = source_pos[order].astype(np.int64)
@@ -173,7 +177,7 @@ def overlap_table(
             pieces[cut] = shapely.intersection(src[source_pos[cut]], tgt[target_pos[cut]])
     return OverlapTable(
         source_pos=source_pos, target_pos=target_pos, area_m2=area,
-        n_source=len(src), n_target=len(tgt), crs=source.crs, pieces=pieces,
+        n_source=len(src), n_target=len(tgt), crs=crs, pieces=pieces,
     )
 
 
@@ -376,7 +380,8 @@ def area_interpolate(
     source, target = _metric_pair(source, target, crs_metric)
     dasymetric = weight_raster is not None or weight_polygons is not None or weight_cells is not None
     if table is None or (dasymetric and table.pieces is None):
-        table = overlap_table(source, target, keep_pieces=dasymetric, threads=threads)
+        table = _overlap_table(_geometry_array(source), _geometry_array(target), source.crs,
+                               keep_pieces=dasymetric, threads=threads)
 
     area_matrix = table.matrix()
     method = "面積按分 (area-weighted)"
@@ -457,7 +462,9 @@ def area_interpolate(
             shares[variable] = share[:, k]
 
     rule = "秘匿値は親地域(区)の比率で補完" if suppressed == "impute" else "秘匿値は不明のまま"
-    frame = gpd.GeoDataFrame(pd.DataFrame(columns, index=target.index), geometry=target.geometry.values)
+    frame = pd.DataFrame(columns, index=target.index)
+    frame["geometry"] = target.geometry.values  # carries the CRS; naming the column is the cheap way
+    frame = gpd.GeoDataFrame(frame, geometry="geometry")
     uncertain = pd.DataFrame(shares, index=target.index)
     return InterpolationResult(
         frame=frame, uncertain_share=uncertain, method=f"{method}; {rule}", table=table,
