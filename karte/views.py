@@ -31,7 +31,7 @@ from .models import (
     Ward,
 )
 from .pyramid import population_pyramid_svg
-from .printing.report import district_report
+from .printing.report import Pyramid, district_report
 
 # The indicators offered on the map, in the order a facilitator thinks about them; others that
 # the database holds follow (census counts are left out: they are inputs, not indicators).
@@ -198,10 +198,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "karte/map.html", context)
 
 
-def _district_pyramid(district: District) -> tuple[str, int | None]:
-    from .printing.report import district_pyramid  # shared with the printed karte
-
-    pyramid = district_pyramid(district)
+def _pyramid_svg(pyramid: Pyramid | None) -> tuple[str, int | None]:
     if pyramid is None:
         return "", None
     title = f"{pyramid.year}年（人）" if not _english() else f"{pyramid.year} (persons)"
@@ -219,7 +216,7 @@ def district_detail(request: HttpRequest, code: str) -> HttpResponse:
     # The same report as the printed karte, with indicator labels in the page's language.
     report = district_report(district, label=lambda c: indicator_label(catalogue.get(c) or {}, c))
     rows, years, candidates, resources = report.rows, report.years, report.candidates, report.resources
-    pyramid_svg, pyramid_year = _district_pyramid(district)
+    pyramid_svg, pyramid_year = _pyramid_svg(report.pyramid)  # the printed karte's pyramid, labelled here
     kinds = {entry["code"]: entry for entry in kind_entries([kind for kind, _ in report.resource_groups])}
     resources_by_kind = [(kinds[kind], items) for kind, items in report.resource_groups]
     layers = {
