@@ -364,12 +364,13 @@ def area_interpolate(
     polygons for dasymetric weights; ``weight_cells``: polygons carrying an amount in column
     ``weight_cells_value`` (e.g. 地域メッシュ population) shared out by the fraction of each cell a
     piece covers (give at most one of the three); ``weight_name`` names the layer in ``method``.
-    ``allocate_total=False`` divides by the
-    source's own area instead of its overlapped area (value outside every target is dropped).
+    ``allocate_total=False`` divides by the source's own area instead of its overlapped area
+    (value outside every target is dropped).
     ``suppressed``: ``"impute"`` or ``"unknown"``; ``impute_group``: source column naming the
     parent (e.g. the ward code) used by the imputation rule.
     """
-    if sum(layer is not None for layer in (weight_raster, weight_polygons, weight_cells)) > 1:
+    weight_layers = sum(layer is not None for layer in (weight_raster, weight_polygons, weight_cells))
+    if weight_layers > 1:
         raise ValueError("give at most one of weight_raster, weight_polygons and weight_cells")
     if suppressed not in ("impute", "unknown"):
         raise ValueError(f"suppressed must be 'impute' or 'unknown', not {suppressed!r}")
@@ -378,7 +379,7 @@ def area_interpolate(
     if missing_columns:
         raise KeyError(f"source has no column(s) {missing_columns}")
     source, target = _metric_pair(source, target, crs_metric)
-    dasymetric = weight_raster is not None or weight_polygons is not None or weight_cells is not None
+    dasymetric = weight_layers == 1
     if table is None or (dasymetric and table.pieces is None):
         table = _overlap_table(_geometry_array(source), _geometry_array(target), source.crs,
                                keep_pieces=dasymetric, threads=threads)
