@@ -2,7 +2,7 @@
 # Installs the Debian packages Karte needs, only those missing. Usage: scripts/system-deps.sh [base|test|postgis]
 #   base    GDAL, GEOS, PROJ, SpatiaLite, a Python with venv and sqlite extension loading, Japanese fonts,
 #           and WeasyPrint's Pango (for PDFs)
-#   test    base + Chromium (browser tests) + poppler-utils (pdftotext/pdffonts/pdftoppm)
+#   test    base + Chromium (browser tests) + poppler-utils (pdftotext/pdffonts/pdftoppm) + gettext (catalogue test)
 #   postgis PostgreSQL + PostGIS (CI's second backend)
 set -euo pipefail
 
@@ -11,7 +11,7 @@ want=(gdal-bin libgdal-dev libgeos-c1v5 libproj25 proj-data libsqlite3-mod-spati
       libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b)
 case "${1:-base}" in
   base) ;;
-  test) want+=(chromium poppler-utils) ;;
+  test) want+=(chromium poppler-utils gettext) ;;
   postgis) want=(postgresql postgresql-postgis) ;;
   *) echo "usage: $0 [base|test|postgis]" >&2; exit 2 ;;
 esac
