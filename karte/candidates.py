@@ -15,7 +15,8 @@ from django.db.models import Q
 
 from karte import frames
 from karte.models import CandidateSite, City
-from karte.siting import Inputs, load_inputs, resolve_city, validate_kinds
+from karte.layers.lookups import resolve_city
+from karte.siting import Inputs, load_inputs, validate_kinds
 from spatial.siting import ALONE_WEIGHT, score_candidates
 
 
@@ -24,7 +25,7 @@ def score_all_candidates(city: City | str, walk_distance_m: float = 500, kinds: 
                          inputs: Inputs | None = None) -> int:
     """Fill CandidateSite rows for every resource of ``kinds`` in ``city``; returns the number of rows.
     ``inputs``: demand and gathering places already loaded for this city and year (else loaded)."""
-    city = resolve_city(city)
+    city = resolve_city(city, default_first=True)
     kinds = validate_kinds(kinds)
     if inputs is None:
         inputs = load_inputs(city, year)

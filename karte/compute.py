@@ -31,6 +31,7 @@ from django.conf import settings
 from django.db import transaction
 
 from karte import frames
+from karte.layers.lookups import resolve_city
 from karte.models import (
     GATHERING_PLACE_KINDS,
     City,
@@ -87,7 +88,7 @@ class CitySummary:
 def compute_all(city: City | str | None = None, year: int | None = None, walk_distance_m: float = 500) -> dict:
     """Compute and store the indicators of ``city`` (JIS code or City; all cities when None) for
     census ``year`` (all loaded years when None). Returns a summary dict per city code."""
-    cities = [frames.resolve_city(city)] if city is not None else list(City.objects.order_by("code"))
+    cities = [resolve_city(city)] if city is not None else list(City.objects.order_by("code"))
     summaries = {}
     for one in cities:
         summaries[one.code] = compute_city(one, year=year, walk_distance_m=walk_distance_m).__dict__

@@ -12,35 +12,20 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-import shapely
 from django.conf import settings
 from django.db.models import Q
 
+from karte.layers.encoding import shapely_from_geos
+from karte.layers.lookups import resolve_city
 from karte.models import (STORAGE_SRID, AreaStatistic, CensusArea, CensusFigure, City, District, RasterLayer,
                           Resource, Ward)
 
 logger = logging.getLogger(__name__)
 
 
-def resolve_city(city: City | str | None = None) -> City:
-    """A City from an instance, a JIS code, or None (the only / first loaded city)."""
-    if isinstance(city, City):
-        return city
-    if city is None:
-        found = City.objects.order_by("code").first()
-        if found is None:
-            raise City.DoesNotExist("no city is loaded yet: run `python manage.py load_demo` first")
-        return found
-    try:
-        return City.objects.get(code=str(city))
-    except City.DoesNotExist:
-        known = ", ".join(City.objects.values_list("code", flat=True)) or "none"
-        raise City.DoesNotExist(f"no city with JIS code {city!r} (loaded: {known})") from None
-
-
-def shapely_from_geos(geom) -> shapely.Geometry:
-    """A shapely geometry from a Django GEOS geometry (through WKB, no precision lost)."""
-    return shapely.from_wkb(bytes(geom.wkb))
+def _city(city: City | str | None) -> City:
+    """The city named (instance or JIS code), or the only / first loaded one (the one lookup)."""
+    return resolve_city(city, default_first=True)
 
 
 def _geometries(values: Iterable) -> list:
@@ -57,13 +42,13 @@ def _frame(rows: list[dict], geometry_key: str = "geom") -> gpd.GeoDataFrame:
 
 def ward_codes(city: City | str | None = None) -> list[str]:
     """The JIS codes of the city's wards (5 digits)."""
-    return list(Ward.objects.filter(city=resolve_city(city)).values_list("code", flat=True))
+    return list(Ward.objects.filter(city=_city(city)).values_list("code", flat=True))
 
 
 def districts_frame(city: City | str | None = None) -> gpd.GeoDataFrame:
     """School districts: ``code, name_ja, name_romaji, ward_code, ward_name_ja, dataset_id, geometry``
     (EPSG:6668), ordered by code."""
-    city = resolve_city(city)
+    city = _city(city)
     rows = list(
         District.objects.filter(city=city).order_by("code").values(
             "id", "code", "name_ja", "name_romaji", "ward__code", "ward__name_ja", "dataset_id", "geom",
@@ -83,7 +68,7 @@ def districts_frame(city: City | str | None = None) -> gpd.GeoDataFrame:
 
 def wards_frame(city: City | str | None = None) -> gpd.GeoDataFrame:
     """Wards: ``code, name_ja, geometry`` (EPSG:6668; geometry may be None when not loaded)."""
-    rows = list(Ward.objects.filter(city=resolve_city(city)).order_by("code").values("code", "name_ja", "geom"))
+    rows = list(Ward.objects.filter(city=_city(city)).order_by("code").values("code", "name_ja", "geom"))
     if not rows:
         return gpd.GeoDataFrame(columns=["code", "name_ja"], geometry=[], crs=STORAGE_SRID)
     return _frame(rows)
@@ -98,7 +83,7 @@ def census_areas_frame(city: City | str | None = None, year: int | None = None) 
     """Census small areas of one census year: ``key_code, name_ja, city_code`` (ward JIS code),
     ``hcode``, ``area_m2``, ``census_year``, ``dataset_id``, geometry (EPSG:6668). Without ``year``:
     the latest census year loaded."""
-    city = resolve_city(city)
+    city = _city(city)
     areas = CensusArea.objects.filter(city_code__in=census_area_codes(city))
     if year is None:
         year = areas.order_by("-census_year").values_list("census_year", flat=True).first()
@@ -117,7 +102,7 @@ def census_areas_frame(city: City | str | None = None, year: int | None = None) 
 
 def census_years(city: City | str | None = None) -> list[int]:
     """Census years with small areas loaded for the city, ascending."""
-    city = resolve_city(city)
+    city = _city(city)
     return sorted(set(
         CensusArea.objects.filter(city_code__in=census_area_codes(city)).values_list("census_year", flat=True)
     ))
@@ -128,7 +113,7 @@ def census_figures_frame(
 ) -> pd.DataFrame:
     """Tidy census figures: ``key_code, variable, value, status, merged_into, dataset_id`` for the
     city's small areas of ``year`` (latest loaded without it). Suppressed cells have value NaN."""
-    city = resolve_city(city)
+    city = _city(city)
     keys = CensusArea.objects.filter(city_code__in=census_area_codes(city))
     if year is None:
         year = keys.order_by("-census_year").values_list("census_year", flat=True).first()
@@ -145,7 +130,7 @@ def census_figures_frame(
 def resources_frame(city: City | str | None = None, kinds: Iterable[str] | None = None) -> gpd.GeoDataFrame:
     """Resources: ``id, kind, name, address, is_public, area_m2, district_code, dataset_id, source_key``,
     geometry = the resource's location point (EPSG:6668)."""
-    city = resolve_city(city)
+    city = _city(city)
     # Resources loaded without a city link are kept: the spatial core locates them in districts.
     resources = Resource.objects.filter(Q(city=city) | Q(city__isnull=True))
     if kinds is not None:

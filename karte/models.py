@@ -7,6 +7,7 @@ Geometries are stored in JGD2011 geographic coordinates (EPSG:6668, lon/lat in d
 """
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.gis.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -61,7 +62,7 @@ class City(models.Model):
     name_ja = models.CharField(_("name (Japanese)"), max_length=100)
     name_en = models.CharField(_("name (romaji)"), max_length=100, blank=True)
     projected_srid = models.PositiveIntegerField(
-        _("projected CRS for metric work"), default=6677,
+        _("projected CRS for metric work"), default=settings.KARTE_DEFAULT_PROJECTED_SRID,
         help_text=_("EPSG code of the plane rectangular zone used for areas and distances."),
     )
     geom = models.MultiPolygonField(srid=STORAGE_SRID, null=True, blank=True)

@@ -22,6 +22,7 @@ import pandas as pd
 from django.db import transaction
 
 from karte import frames
+from karte.layers import ParameterError, lookups
 from karte.models import (
     GATHERING_PLACE_KINDS, CensusArea, CensusFigure, City, Resource, ResourceKind, SitingRun, Ward,
 )
@@ -36,8 +37,8 @@ DEFAULT_CANDIDATE_KINDS: tuple[str, ...] = tuple(
 WEB_SRID = 4326
 
 
-class SitingInputError(ValueError):
-    """The database lacks what a siting run needs (city, ward, census year, kinds)."""
+class SitingInputError(ParameterError):
+    """The database lacks what a siting run needs (census year, small areas), or a parameter is off."""
 
 
 @dataclass
@@ -52,30 +53,9 @@ class Inputs:
     unknown_areas: int
 
 
-def resolve_city(city: City | str | int) -> City:
-    if isinstance(city, City):
-        return city
-    try:
-        return City.objects.get(code=str(city))
-    except City.DoesNotExist:
-        raise SitingInputError(f"no city with JIS code {city!r}") from None
-
-
-def resolve_ward(city: City, ward: Ward | str | int | None) -> Ward | None:
-    if ward is None or isinstance(ward, Ward):
-        return ward
-    try:
-        return Ward.objects.get(code=str(ward), city=city)
-    except Ward.DoesNotExist:
-        raise SitingInputError(f"no ward with JIS code {ward!r} in {city.code} {city.name_ja}") from None
-
-
 def validate_kinds(kinds: Iterable[str] | None) -> list[str]:
-    chosen = list(kinds) if kinds else list(DEFAULT_CANDIDATE_KINDS)
-    unknown = sorted(set(chosen) - set(ResourceKind.values))
-    if unknown:
-        raise SitingInputError(f"unknown resource kind(s) {unknown}; known: {sorted(ResourceKind.values)}")
-    return chosen
+    """The candidate kinds asked for (checked), or every kind that could become a new ひろば."""
+    return lookups.validate_kinds(kinds, parameter="kinds") or list(DEFAULT_CANDIDATE_KINDS)
 
 
 def latest_census_year(city: City) -> int:
@@ -95,7 +75,7 @@ def load_inputs(city: City | str, year: int | None = None, with_districts: bool 
     population layer areas straddling districts are split by area share, as ``karte.compute`` does
     for the walk_coverage indicators.
     """
-    city = resolve_city(city)
+    city = lookups.resolve_city(city, default_first=True)
     year = year or latest_census_year(city)
     areas = frames.census_areas_frame(city, year)
     if len(areas) == 0:
@@ -139,13 +119,13 @@ def run_siting(city: City | str, ward: Ward | str | None = None, kinds: Iterable
     newly_covered (weighted persons), elderly, elderly_alone (persons newly within reach), lon, lat
     (EPSG:4326)}``.
     """
-    city = resolve_city(city)
-    ward = resolve_ward(city, ward)
+    city = lookups.resolve_city(city, default_first=True)
+    ward = lookups.resolve_ward(ward, city)
     kinds = validate_kinds(kinds)
     if k < 1:
-        raise SitingInputError(f"k must be at least 1, got {k}")
+        raise SitingInputError(f"k must be at least 1, got {k}", "k")
     if solver not in ("greedy", "exact"):
-        raise SitingInputError(f"solver must be 'greedy' or 'exact', got {solver!r}")
+        raise SitingInputError(f"solver must be 'greedy' or 'exact', got {solver!r}", "solver")
     inputs = load_inputs(city, year)
     demand = inputs.demand
     candidates = frames.resources_frame(city, kinds)

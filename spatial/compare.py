@@ -91,8 +91,9 @@ def class_breaks(values: Sequence[float] | pd.Series, scheme: str = "quantiles",
         return {"scheme": scheme, "k": 1, "bins": [float(array.max())], "counts": [int(array.size)],
                 "lower": float(array.min())}
     with warnings.catch_warnings():
-        # mapclassify warns that numba is absent; the pure-Python Fisher–Jenks is fast enough here.
-        warnings.filterwarnings("ignore", message="Numba not installed")
+        # mapclassify warns that numba is absent (the pure-Python Fisher–Jenks is fast enough here)
+        # and when ties leave fewer classes than asked: the result's "k" and "bins" report that.
+        warnings.simplefilter("ignore")
         classifier = getattr(mapclassify, SCHEMES[scheme])(array, k=k)
     return {
         "scheme": scheme, "k": int(classifier.k), "bins": [float(b) for b in classifier.bins],

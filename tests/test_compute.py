@@ -10,6 +10,7 @@ from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
 from django.core.management import call_command
 
 from karte.compute import compute_all
+from karte.layers import ParameterError
 from karte.models import (
     CensusArea,
     CensusFigure,
@@ -241,7 +242,7 @@ def test_year_filter_and_unknown_city(small_city):
     assert summary["cities"]["14130"]["years"] == [2020]
     assert not IndicatorValue.objects.filter(year=2015).exists()
     assert IndicatorValue.objects.filter(indicator="ageing_rate_change", year=2020).exists()
-    with pytest.raises(City.DoesNotExist, match="99999"):
+    with pytest.raises(ParameterError, match="99999"):
         compute_all(city="99999")
 
 

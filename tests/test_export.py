@@ -11,8 +11,8 @@ import pytest
 import shapely
 from django.core.management import CommandError, call_command
 
-from karte.export import collection_to_csv, export_layer
-from karte.geojson import frame_to_feature_collection
+from karte.export import export_layer
+from karte.layers import collection_to_csv, frame_to_feature_collection
 from karte.models import District, IndicatorValue, Resource
 
 from .test_api import assert_rfc7946, build_small_city

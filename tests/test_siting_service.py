@@ -28,7 +28,8 @@ from shapely.geometry import Point, box
 
 from karte.candidates import score_all_candidates
 from karte.models import CandidateSite, CensusArea, CensusFigure, City, Resource, SitingRun, Ward
-from karte.siting import SitingInputError, run_siting
+from karte.layers import ParameterError
+from karte.siting import run_siting
 
 X0, Y0 = -27000.0, -53000.0
 TO_STORAGE = Transformer.from_crs(6677, 6668, always_xy=True)
@@ -104,11 +105,11 @@ def test_walk_distance_decides_reach(city):
 
 
 def test_run_siting_refuses_bad_input(city):
-    with pytest.raises(SitingInputError, match="unknown resource kind"):
+    with pytest.raises(ParameterError, match="unknown resource kind"):
         run_siting(city, kinds=["castle"])
-    with pytest.raises(SitingInputError, match="no ward"):
+    with pytest.raises(ParameterError, match="no ward"):
         run_siting(city, ward="99999")
-    with pytest.raises(SitingInputError, match="no city"):
+    with pytest.raises(ParameterError, match="no city"):
         run_siting("99990")
 
 

@@ -159,6 +159,14 @@ _DISTRICT_PROPERTIES = {
     "description": "per indicator: <code> (value or null) and <code>__rank (1 = highest among the city's districts)",
 }
 
+_WARD_PROPERTIES = {
+    "type": "object",
+    "required": ["code", "name_ja", "name_en", "city_code"],
+    "additionalProperties": False,
+    "properties": {"code": {"type": "string"}, "name_ja": {"type": "string"}, "name_en": NULLABLE_STRING,
+                   "city_code": {"type": "string"}},
+}
+
 _RESOURCE_PROPERTIES = {
     "type": "object",
     "required": ["id", "kind", "name", "is_public", "lon", "lat"],
@@ -276,6 +284,12 @@ def _document() -> dict:
                 "responses": {**_ok("DistrictFeatureWithMetadata", "the district"),
                               **_error_responses(400, 404, 405)},
             }},
+            "/api/wards/": {"get": {
+                "summary": "ward boundaries (区界) with codes and names",
+                "operationId": "listWards",
+                "parameters": [_CITY, _FORMAT],
+                "responses": {**_ok("WardCollection", "wards as a FeatureCollection"), **_error_responses(400, 405)},
+            }},
             "/api/resources/": {"get": {
                 "summary": "resources (施設・資源), paginated and bbox-bounded",
                 "operationId": "listResources",
@@ -307,6 +321,12 @@ def _document() -> dict:
                 "summary": "the sites one SitingRun chose, in order",
                 "operationId": "getSitingRun",
                 "parameters": [_param("id", "SitingRun id", {"type": "integer"}, "path"), _FORMAT],
+                "responses": {**_ok("SiteCollection", "chosen sites"), **_error_responses(400, 404, 405)},
+            }},
+            "/api/siting/latest/": {"get": {
+                "summary": "the sites the latest SitingRun chose, in order",
+                "operationId": "getLatestSitingRun",
+                "parameters": [_FORMAT],
                 "responses": {**_ok("SiteCollection", "chosen sites"), **_error_responses(400, 404, 405)},
             }},
             "/api/indicators/": {"get": {
@@ -352,6 +372,10 @@ def _document() -> dict:
             }, ["year", "indicators"]),
             "DistrictCollection": _collection("DistrictFeature", "DistrictsMetadata"),
             "DistrictFeatureWithMetadata": _DISTRICT_FEATURE_WITH_METADATA,
+            "WardProperties": _WARD_PROPERTIES,
+            "WardFeature": _feature("WardProperties", {"type": "string"}),
+            "WardsMetadata": _metadata({"city_code": NULLABLE_STRING}),
+            "WardCollection": _collection("WardFeature", "WardsMetadata"),
             "ResourceProperties": _RESOURCE_PROPERTIES,
             "ResourceFeature": _feature("ResourceProperties", {"type": "integer"}),
             "ResourcesMetadata": _metadata({

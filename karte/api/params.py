@@ -1,8 +1,10 @@
 """Strict query-parameter parsing: unknown or malformed parameters are HTTP 400 with a clear JSON
-message ``{"error": ..., "parameter": ...}``, never a 500 and never silently ignored."""
+message ``{"error": ..., "parameter": ...}``, never a 500 and never silently ignored.
+
+Every error is a :class:`karte.layers.ParameterError` (the read side's one bad-input error); the
+status it carries (400, or 404 for a path naming nothing) becomes the response's."""
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterable
 from functools import wraps
@@ -10,22 +12,15 @@ from functools import wraps
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from karte.geojson import ExportParameterError
+from karte.layers import ParameterError, to_json
 
 _CODE = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 JSON_DUMPS = {"ensure_ascii": False, "allow_nan": False}
 
 
-class ApiError(Exception):
-    def __init__(self, message: str, parameter: str | None = None, status: int = 400):
-        super().__init__(message)
-        self.message = message
-        self.parameter = parameter
-        self.status = status
-
-
-def error_response(message: str, parameter: str | None, status: int) -> JsonResponse:
-    return JsonResponse({"error": message, "parameter": parameter}, status=status, json_dumps_params=JSON_DUMPS)
+def error_response(error: ParameterError) -> JsonResponse:
+    """The JSON answer to a bad parameter, with the status the error carries."""
+    return JsonResponse(error.as_dict(), status=error.status, json_dumps_params=JSON_DUMPS)
 
 
 class QueryParams:
@@ -37,9 +32,9 @@ class QueryParams:
         for name in self.query:
             if name not in self.allowed:
                 expected = ", ".join(sorted(self.allowed)) or "none"
-                raise ApiError(f"unknown query parameter {name!r}; this endpoint accepts: {expected}", name)
+                raise ParameterError(f"unknown query parameter {name!r}; this endpoint accepts: {expected}", name)
             if len(self.query.getlist(name)) > 1:
-                raise ApiError(f"query parameter {name!r} given more than once", name)
+                raise ParameterError(f"query parameter {name!r} given more than once", name)
 
     def text(self, name: str, default: str | None = None) -> str | None:
         value = self.query.get(name)
@@ -50,7 +45,7 @@ class QueryParams:
     def code(self, name: str) -> str | None:
         value = self.text(name)
         if value is not None and not _CODE.match(value):
-            raise ApiError(f"{name} must be a code of letters, digits, '_' or '-', not {value!r}", name)
+            raise ParameterError(f"{name} must be a code of letters, digits, '_' or '-', not {value!r}", name)
         return value
 
     def codes(self, name: str) -> list[str] | None:
@@ -60,7 +55,7 @@ class QueryParams:
         codes = [part.strip() for part in value.split(",") if part.strip()]
         bad = [code for code in codes if not _CODE.match(code)]
         if bad or not codes:
-            raise ApiError(f"{name} must be a comma-separated list of codes, not {value!r}", name)
+            raise ParameterError(f"{name} must be a comma-separated list of codes, not {value!r}", name)
         return list(dict.fromkeys(codes))
 
     def integer(self, name: str, default: int | None = None, *, minimum: int, maximum: int) -> int | None:
@@ -70,9 +65,9 @@ class QueryParams:
         try:
             number = int(value)
         except ValueError:
-            raise ApiError(f"{name} must be an integer, not {value!r}", name) from None
+            raise ParameterError(f"{name} must be an integer, not {value!r}", name) from None
         if not minimum <= number <= maximum:
-            raise ApiError(f"{name} must be between {minimum} and {maximum}, not {number}", name)
+            raise ParameterError(f"{name} must be between {minimum} and {maximum}, not {number}", name)
         return number
 
     def number(self, name: str, default: float | None = None, *, minimum: float, maximum: float) -> float | None:
@@ -82,16 +77,16 @@ class QueryParams:
         try:
             number = float(value)
         except ValueError:
-            raise ApiError(f"{name} must be a number, not {value!r}", name) from None
+            raise ParameterError(f"{name} must be a number, not {value!r}", name) from None
         if not minimum <= number <= maximum:  # also rejects NaN
-            raise ApiError(f"{name} must be between {minimum:g} and {maximum:g}, not {value}", name)
+            raise ParameterError(f"{name} must be between {minimum:g} and {maximum:g}, not {value}", name)
         return number
 
     def choice(self, name: str, choices: Iterable[str], default: str | None = None) -> str | None:
         value = self.text(name, default)
         options = list(choices)
         if value is not None and value not in options:
-            raise ApiError(f"{name} must be one of {', '.join(options)}, not {value!r}", name)
+            raise ParameterError(f"{name} must be one of {', '.join(options)}, not {value!r}", name)
         return value
 
     def bbox(self, name: str = "bbox") -> tuple[float, float, float, float] | None:
@@ -104,10 +99,10 @@ class QueryParams:
         except ValueError:
             numbers = []
         if len(numbers) != 4 or len(parts) != 4:
-            raise ApiError(f"{name} must be minlon,minlat,maxlon,maxlat (4 numbers), not {value!r}", name)
+            raise ParameterError(f"{name} must be minlon,minlat,maxlon,maxlat (4 numbers), not {value!r}", name)
         min_lon, min_lat, max_lon, max_lat = numbers
         if not (-180 <= min_lon < max_lon <= 180 and -90 <= min_lat < max_lat <= 90):
-            raise ApiError(
+            raise ParameterError(
                 f"{name} must satisfy -180 <= minlon < maxlon <= 180 and -90 <= minlat < maxlat <= 90", name
             )
         return min_lon, min_lat, max_lon, max_lat
@@ -122,16 +117,15 @@ def api_endpoint(allowed: Iterable[str]) -> Callable:
         @wraps(view)
         def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
             if request.method not in ("GET", "HEAD"):
-                response = error_response(f"method {request.method} not allowed: the API is read-only", None, 405)
+                response = error_response(ParameterError(
+                    f"method {request.method} not allowed: the API is read-only", None, status=405))
                 response["Allow"] = "GET, HEAD"
                 return response
             try:
                 params = QueryParams(request, allowed)
                 return view(request, params, *args, **kwargs)
-            except ApiError as error:
-                return error_response(error.message, error.parameter, error.status)
-            except ExportParameterError as error:
-                return error_response(error.message, error.parameter, 400)
+            except ParameterError as error:
+                return error_response(error)
 
         return wrapper
 
@@ -140,7 +134,7 @@ def api_endpoint(allowed: Iterable[str]) -> Callable:
 
 def json_response(payload: dict, *, geojson: bool = False, status: int = 200) -> HttpResponse:
     content_type = "application/geo+json" if geojson else "application/json"
-    body = json.dumps(payload, **JSON_DUMPS, separators=(",", ":"))
+    body = to_json(payload)
     return HttpResponse(body, status=status, content_type=f"{content_type}; charset=utf-8")
 
 

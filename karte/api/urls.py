@@ -1,4 +1,4 @@
-"""Routes of the read-only API; the names are a contract with the map front end (docs/export.md)."""
+"""Routes of the read-only API; the names are a contract with the map pages (docs/export.md)."""
 from django.urls import path
 
 from . import views
@@ -7,8 +7,10 @@ app_name = "api"
 urlpatterns = [
     path("districts/", views.districts_list, name="districts"),
     path("districts/<str:code>/", views.district_detail, name="district"),
+    path("wards/", views.wards_list, name="wards"),
     path("resources/", views.resources_list, name="resources"),
     path("candidates/", views.candidates_list, name="candidates"),
+    path("siting/latest/", views.siting_latest, name="siting-latest"),
     path("siting/<int:run_id>/", views.siting_detail, name="siting"),
     path("indicators/", views.indicators_view, name="indicators"),
     path("openapi.json", views.openapi_json, name="openapi"),

@@ -1,6 +1,7 @@
 """Importers of polygons: N03 wards and city, e-Stat small areas, A27 school districts."""
 from __future__ import annotations
 
+from django.conf import settings
 
 from karte.models import CensusArea, City, Dataset, District, Ward
 from loaders.boundaries import in_city, read_census_boundary, read_district_names, read_n03, read_school_districts
@@ -43,7 +44,9 @@ class CensusBoundaryImporter(BaseImporter):
 
     def read(self):
         city = self.city(required=False)
-        srid = city.projected_srid if city else 6677
+        # Areas are measured in the city's plane rectangular zone; before its N03 is loaded, in the
+        # configured default zone.
+        srid = city.projected_srid if city else settings.KARTE_DEFAULT_PROJECTED_SRID
         return read_census_boundary(self.path, crs=self.crs, metric_epsg=srid)
 
     def persist(self, dataset, data, summary: ImportSummary) -> None:

@@ -8,10 +8,10 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from weasyprint import HTML
 
+from karte.layers import DistrictReport, NotFoundError, district_report, lookups
 from karte.models import District, Ward
 
 from .maps import district_map_png
-from .report import DistrictReport, district_report
 
 
 @dataclass
@@ -61,9 +61,9 @@ def district_pdf(district: District) -> bytes:
 
 
 def ward_pdf(ward: Ward) -> bytes:
-    districts = list(District.objects.filter(ward=ward).select_related("city", "ward").order_by("code"))
+    districts = list(lookups.districts(ward=ward))
     if not districts:
-        raise ValueError(f"ward {ward.code} {ward.name_ja} has no districts to print")
+        raise NotFoundError(f"{ward.name_ja}には地区がありません (ward {ward.code} has no districts to print)", "code")
     return render_karte_pdf(districts, ward=ward)
 
 

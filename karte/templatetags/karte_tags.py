@@ -5,25 +5,12 @@ from django import template
 from django.template.defaultfilters import floatformat
 from django.utils.translation import get_language
 
-from karte.models import Ward
+from karte.layers.lookups import wards
 
 register = template.Library()
 
 # Units shown after a number without a space (Japanese typography); others get a thin space.
 _TIGHT_UNITS = {"%", "％", "人", "件", "世帯"}
-
-
-COUNT_UNITS = {"人", "世帯", "件", "count", "persons", "households"}
-
-
-def display_digits(unit: str, *values: float | None) -> int:
-    """Decimals to show for an indicator row: none for counts of people, households or things
-    (interpolated counts are estimates, a tenth of a person reads as false precision); two for
-    small rates and densities so that 0.04 does not print as 0.0; one otherwise."""
-    if unit in COUNT_UNITS:
-        return 0
-    present = [abs(v) for v in values if v is not None]
-    return 2 if present and max(present) < 10 else 1
 
 
 @register.filter
@@ -51,7 +38,7 @@ def get_item(mapping, key):
 @register.simple_tag
 def karte_wards():
     """Every ward, for the navigation of the shared layout."""
-    return list(Ward.objects.order_by("code"))
+    return list(wards())
 
 
 @register.filter

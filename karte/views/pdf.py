@@ -1,11 +1,14 @@
 """PDF downloads of the printable karte: one district, or every district of a ward."""
+from __future__ import annotations
+
 from urllib.parse import quote
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
 
-from .models import District, Ward
-from .printing.pdf import district_pdf, pdf_filename, ward_pdf
+from karte import layers
+from karte.printing.pdf import district_pdf, pdf_filename, ward_pdf
+
+from .errors import page_errors
 
 
 def _pdf_response(pdf: bytes, filename: str) -> HttpResponse:
@@ -16,13 +19,13 @@ def _pdf_response(pdf: bytes, filename: str) -> HttpResponse:
     return response
 
 
+@page_errors
 def district_karte_pdf(request: HttpRequest, code: str) -> HttpResponse:
-    district = get_object_or_404(District.objects.select_related("city", "ward"), code=code)
+    district = layers.get_district(code)
     return _pdf_response(district_pdf(district), pdf_filename(district=district))
 
 
+@page_errors
 def ward_karte_pdf(request: HttpRequest, code: str) -> HttpResponse:
-    ward = get_object_or_404(Ward.objects.select_related("city"), code=code)
-    if not District.objects.filter(ward=ward).exists():
-        return HttpResponse(f"{ward.name_ja}には地区がありません。", status=404, content_type="text/plain; charset=utf-8")
+    ward = layers.get_ward(code)
     return _pdf_response(ward_pdf(ward), pdf_filename(ward=ward))

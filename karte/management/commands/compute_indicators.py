@@ -2,7 +2,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from karte.compute import compute_all
-from karte.models import City
+from karte.layers import ParameterError
 
 
 class Command(BaseCommand):
@@ -19,7 +19,7 @@ class Command(BaseCommand):
             raise CommandError(f"--walk-distance must be positive, got {walk_distance_m}")
         try:
             summary = compute_all(city=city, year=year, walk_distance_m=walk_distance_m)
-        except City.DoesNotExist as error:
+        except ParameterError as error:
             raise CommandError(str(error)) from None
         if not summary["cities"]:
             self.stdout.write("compute_indicators: no city loaded yet (run `python manage.py load_demo`).")

@@ -1,8 +1,8 @@
-"""Export a layer (districts, resources, candidate sites, siting result) as GeoJSON, CSV or GeoPackage."""
+"""Export a layer (districts, wards, resources, candidate sites, siting result) as GeoJSON, CSV or GeoPackage."""
 from django.core.management.base import BaseCommand, CommandError
 
-from karte.export import FORMATS, LAYERS, export_layer
-from karte.geojson import ExportParameterError
+from karte.export import FORMATS, export_layer
+from karte.layers import LAYERS, ParameterError
 
 
 def _codes(text: str | None) -> list[str] | None:
@@ -14,7 +14,7 @@ def _codes(text: str | None) -> list[str] | None:
 
 class Command(BaseCommand):
     help = (
-        "Export districts/resources/candidates/sites as RFC 7946 GeoJSON (WGS84), CSV (UTF-8, no "
+        "Export districts/wards/resources/candidates/sites as RFC 7946 GeoJSON (WGS84), CSV (UTF-8, no "
         "geometry) or GeoPackage, with a <file>.meta.json provenance sidecar. See docs/export.md."
     )
 
@@ -40,8 +40,8 @@ class Command(BaseCommand):
                 year=options["year"], simplify_m=options["simplify"], kinds=_codes(options["kind"]),
                 walk_distance_m=options["walk_distance"], run_id=options["run"],
             )
-        except ExportParameterError as error:
-            raise CommandError(f"--{error.parameter.replace('_', '-')}: {error.message}") from error
+        except ParameterError as error:
+            raise CommandError(f"--{(error.parameter or 'what').replace('_', '-')}: {error.message}") from error
         self.stdout.write(
             f"export_geojson: {result.feature_count} {result.layer} → {result.path} ({result.format}); "
             f"provenance in {result.metadata_path}"

@@ -1,7 +1,8 @@
 """python manage.py run_siting --city 14130 [--ward CODE] --kinds vacant_house,park --k 5 --distance 500 --solver greedy|exact"""
 from django.core.management.base import BaseCommand, CommandError
 
-from karte.siting import SitingInputError, run_siting
+from karte.layers import ParameterError
+from karte.siting import run_siting
 
 
 class Command(BaseCommand):
@@ -20,7 +21,7 @@ class Command(BaseCommand):
         kind_list = [kind.strip() for kind in kinds.split(",") if kind.strip()] if kinds else None
         try:
             run = run_siting(city, ward=ward, kinds=kind_list, walk_distance_m=distance, k=k, solver=solver, year=year)
-        except SitingInputError as error:
+        except ParameterError as error:
             raise CommandError(str(error)) from None
         share = 100 * run.covered_after / run.demand_total if run.demand_total else 0.0
         before = 100 * run.covered_before / run.demand_total if run.demand_total else 0.0

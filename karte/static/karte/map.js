@@ -12,6 +12,7 @@
   const fmt1 = C.numberFormatter(config.language, 1);
   const fmt0 = C.numberFormatter(config.language, 0);
   const CANDIDATES_SHOWN = 50;   // the best-scored candidate sites drawn on the city map
+  const RESOURCES_PAGE = 2000;   // the API's largest page of resources
   const CANDIDATE_CIRCLES = 15;  // of which this many with their walking circle
   const status = document.getElementById("map-status");
   const controls = {
@@ -51,6 +52,18 @@
     const response = await fetch(url, { headers: { Accept: "application/json" } });
     if (!response.ok) throw new Error(url + ": HTTP " + response.status);
     return response.json();
+  }
+
+  // Every page of a paginated API collection (resources), features joined in order.
+  async function getAllPages(url) {
+    const first = await getJson(url);
+    let next = first["karte:metadata"].page && first["karte:metadata"].page.next;
+    while (next) {
+      const page = await getJson(next);
+      first.features.push(...page.features);
+      next = page["karte:metadata"].page.next;
+    }
+    return first;
   }
 
   function meta(code) {
@@ -186,7 +199,7 @@
     const key = "kind:" + kind.code;
     if (!checkbox.checked) { if (overlays[key]) overlays[key].remove(); return; }
     if (!overlays[key]) {
-      const data = await getJson(config.urls.resources + "?kind=" + encodeURIComponent(kind.code));
+      const data = await getAllPages(config.urls.resources + "?geometry=point&limit=" + RESOURCES_PAGE + "&kind=" + encodeURIComponent(kind.code));
       const cluster = L.markerClusterGroup({ maxClusterRadius: 40, showCoverageOnHover: false });
       L.geoJSON(data, {
         pointToLayer: (f, latlng) => L.marker(latlng, { icon: C.kindIcon(kind, "resource-marker"), title: f.properties.name || kind.label, keyboard: true }),

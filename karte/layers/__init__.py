@@ -1,0 +1,72 @@
+"""Karte's read side: everything that turns stored data into what pages, the API, printed karte and
+exports show.
+
+- :mod:`.errors` — the one bad-input error (:class:`ParameterError`, HTTP status and parameter name);
+- :mod:`.encoding` — GeoJSON / CSV / JSON encoding, pure (no Django);
+- :mod:`.lookups` — codes to cities, wards, districts, siting runs; resource and candidate querysets;
+- :mod:`.provenance` — the datasets behind a figure;
+- :mod:`.catalogue` — the indicator catalogue and class breaks (via ``spatial.compare``);
+- :mod:`.collections` — the layers as FeatureCollections (districts, wards, resources, candidates, sites);
+- :mod:`.report` — what one district's karte shows, and a ward's districts side by side.
+
+It reads the models (and the spatial core's registry and classifier) and is read by ``karte.views``,
+``karte.api``, ``karte.printing`` and ``karte.export``; it imports none of those.
+"""
+from .catalogue import (
+    CLASS_SCHEMES,
+    MAP_INDICATOR_ORDER,
+    catalogue_payload,
+    indicator_breaks,
+    default_indicator_codes,
+    indicator_catalogue,
+    indicator_label,
+    map_indicators,
+    stored_indicator_codes,
+)
+from .collections import (
+    LAYERS,
+    MAX_SIMPLIFY_M,
+    build_collection,
+    candidates_collection,
+    districts_collection,
+    kind_label,
+    resources_collection,
+    siting_collection,
+    siting_run_record,
+    wards_collection,
+)
+from .encoding import (
+    METADATA_MEMBER,
+    clean_number,
+    collection_to_csv,
+    frame_to_feature_collection,
+    rows_collection,
+    to_json,
+)
+from .errors import NotFoundError, ParameterError
+from .lookups import (
+    candidates,
+    default_walk_distance,
+    get_district,
+    get_ward,
+    resolve_city,
+    resolve_ward,
+    resources,
+    siting_run,
+    siting_runs,
+    validate_kinds,
+)
+from .provenance import dataset_record, sources_for
+from .report import DistrictReport, IndicatorRow, Pyramid, WardOverview, district_report, ward_overview
+
+__all__ = [
+    "CLASS_SCHEMES", "LAYERS", "MAP_INDICATOR_ORDER", "MAX_SIMPLIFY_M", "METADATA_MEMBER",
+    "DistrictReport", "IndicatorRow", "NotFoundError", "ParameterError", "Pyramid", "WardOverview",
+    "build_collection", "candidates", "candidates_collection", "catalogue_payload", "indicator_breaks",
+    "clean_number", "collection_to_csv", "dataset_record", "default_indicator_codes", "default_walk_distance",
+    "district_report", "districts_collection", "frame_to_feature_collection", "get_district", "get_ward",
+    "indicator_catalogue", "indicator_label", "kind_label", "map_indicators", "resolve_city", "resolve_ward",
+    "resources", "resources_collection", "rows_collection", "siting_collection", "siting_run", "siting_run_record",
+    "siting_runs", "sources_for", "stored_indicator_codes", "to_json", "validate_kinds", "ward_overview",
+    "wards_collection",
+]

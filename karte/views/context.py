@@ -1,0 +1,246 @@
+"""What the pages show, assembled from :mod:`karte.layers` for the active language: the map's
+configuration, a district's karte, a ward's table, the siting page.
+
+Presentation only — labels, glyphs and colours of resource kinds, the basemap, the strings the
+scripts show, the URLs they fetch (the public ``/api/``). Every figure comes from ``karte.layers``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from karte import layers
+from karte.models import GATHERING_PLACE_KINDS, District, ResourceKind, SitingRun, Ward
+from karte.pyramid import population_pyramid_svg
+
+DEFAULT_INDICATOR = "ageing_rate"
+
+# One short glyph per resource kind, so the map never tells kinds apart by colour alone.
+KIND_GLYPHS = {
+    "civic_hall": "館", "library": "図", "school": "学", "nursery": "保", "children_culture_centre": "子",
+    "elderly_welfare_centre": "老", "ikoi_no_ie": "憩", "childcare_support_centre": "育", "welfare_facility": "福",
+    "public_facility": "公", "park": "園", "community_hall": "会", "vacant_house": "空", "vacant_shop": "店",
+    "cafe": "カ", "public_open_space": "広", "shrine_temple": "社", "farmland": "農", "green_space": "緑", "other": "他",
+}
+# Colours per kind group (ColorBrewer Dark2, distinguishable for most colour-vision types with the glyph).
+KIND_COLOURS = {
+    "civic_hall": "#1b9e77", "library": "#1b9e77", "children_culture_centre": "#1b9e77",
+    "elderly_welfare_centre": "#1b9e77", "ikoi_no_ie": "#1b9e77", "childcare_support_centre": "#1b9e77",
+    "community_hall": "#1b9e77", "cafe": "#1b9e77",
+    "school": "#7570b3", "nursery": "#7570b3", "welfare_facility": "#7570b3", "public_facility": "#7570b3",
+    "park": "#66a61e", "green_space": "#66a61e", "farmland": "#66a61e", "public_open_space": "#66a61e",
+    "vacant_house": "#d95f02", "vacant_shop": "#d95f02",
+    "shrine_temple": "#a6761d", "other": "#666666",
+}
+
+TILE_LAYERS = {
+    "gsi": {
+        "url": "https://cyberjapandata.gsi.go.jp/xyz/std/{z}/{x}/{y}.png",
+        "attribution": '<a href="https://maps.gsi.go.jp/development/ichiran.html">地理院タイル</a>',
+        "max_zoom": 18,
+    },
+    "osm": {
+        "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        "attribution": '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
+        "max_zoom": 19,
+    },
+}
+
+
+def english() -> bool:
+    return (get_language() or "ja").startswith("en")
+
+
+def language() -> str:
+    return get_language() or "ja"
+
+
+def tile_config() -> dict | None:
+    """The basemap chosen by ``settings.KARTE_TILES`` (gsi / osm / none); None draws no tiles."""
+    choice = str(getattr(settings, "KARTE_TILES", "gsi") or "none").strip().lower()
+    return TILE_LAYERS.get(choice)
+
+
+def kind_entries(kinds) -> list[dict]:
+    """Resource kinds (in vocabulary order) with label, glyph, colour and whether each is a gathering place."""
+    kinds = set(kinds)
+    return [
+        {"code": kind, "label": str(ResourceKind(kind).label), "glyph": KIND_GLYPHS.get(kind, "・"),
+         "colour": KIND_COLOURS.get(kind, "#666666"), "gathering": kind in GATHERING_PLACE_KINDS}
+        for kind in ResourceKind.values if kind in kinds
+    ]
+
+
+def ui_strings() -> dict[str, str]:
+    """Strings the map scripts show, translated here so the scripts need no catalogue of their own."""
+    return {
+        "district": _("地区"), "ward": _("区"), "city": _("市"), "rank": _("順位"),
+        "open_karte": _("カルテを開く"), "no_data": _("データなし"),
+        "loading": _("読み込み中…"), "load_failed": _("地図データを読み込めませんでした"),
+        "score": _("評価点"), "walk_circle": _("徒歩圏（半径）"), "candidate": _("候補地"),
+        "chosen_site": _("選定された候補地"), "newly_covered": _("新たに届く高齢者"),
+        "persons": _("人"), "address": _("所在地"), "legend_note": _("区分は市内全地区の値による"),
+        "order": _("選定順"), "districts_shown": _("表示中の地区"),
+    }
+
+
+def map_urls() -> dict[str, str]:
+    """Where the map fetches its layers: the public API (one contract for the map and for analysts)."""
+    return {
+        "districts": reverse("api:districts"),
+        "resources": reverse("api:resources"),
+        "candidates": reverse("api:candidates"),
+        "wards": reverse("api:wards"),
+        "siting": reverse("api:siting-latest"),
+        "district_page": reverse("district", args=["__code__"]),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Pages
+# ---------------------------------------------------------------------------------------------
+
+def map_page(indicator: str | None, ward_code: str | None) -> dict[str, Any]:
+    """The city map: indicator choices (``indicator`` selected when offered), ward filter, layers."""
+    indicators = layers.map_indicators(english=english())
+    codes = [entry["code"] for entry in indicators]
+    if indicator not in codes:
+        indicator = DEFAULT_INDICATOR if DEFAULT_INDICATOR in codes else (codes[0] if codes else "")
+    wards = list(layers.lookups.wards())
+    if ward_code not in {w.code for w in wards}:
+        ward_code = ""
+    kinds = kind_entries(layers.lookups.resource_kinds_present())
+    config = {
+        "urls": map_urls(),
+        "tiles": tile_config(),
+        "indicators": indicators,
+        "indicator": indicator,
+        "kinds": kinds,
+        "has_candidates": layers.candidates().exists(),
+        "has_siting_run": layers.siting_runs().exists(),
+        "ward": ward_code,
+        "strings": ui_strings(),
+        "language": language(),
+    }
+    return {
+        "config": config,
+        "indicators": indicators,
+        "other_indicators": [entry for entry in indicators if not entry["headline"]],
+        "selected_indicator": indicator,
+        "wards": wards,
+        "ward_filter": ward_code,
+        "kinds": kinds,
+        "districts": list(layers.lookups.districts().order_by("ward__code", "code")),
+        "cities": list(layers.lookups.cities()),
+        "class_counts": range(3, 8),
+    }
+
+
+def pyramid_svg(pyramid: layers.Pyramid | None) -> str:
+    """The population pyramid drawn for the active language ("" when there is none)."""
+    if pyramid is None:
+        return ""
+    title = f"{pyramid.year} (persons)" if english() else f"{pyramid.year}年（人）"
+    return population_pyramid_svg(
+        pyramid.male, pyramid.female, title=title,
+        male_label=_("男"), female_label=_("女"), missing_label=_("灰色の年齢階級はデータなし"),
+    )
+
+
+def district_page(district: District) -> dict[str, Any]:
+    """地区カルテ: the printed karte's report with labels in the page's language, and its map layers."""
+    catalogue = layers.indicator_catalogue()
+    report = layers.district_report(
+        district, label=lambda code: layers.indicator_label(catalogue.get(code), code, english=english()))
+    kinds = {entry["code"]: entry for entry in kind_entries([kind for kind, _ in report.resource_groups])}
+    map_layers = {
+        "district": layers.districts_collection(codes=[district.code], indicators=[], catalogue=catalogue),
+        "resources": layers.resources_collection(report.resources, point_geometry=True),
+        "candidates": layers.candidates_collection(report.candidates),
+    }
+    return {
+        "district": district,
+        "rows": report.rows,
+        "years": report.years,
+        "pyramid_svg": pyramid_svg(report.pyramid),
+        "pyramid_year": report.pyramid.year if report.pyramid else None,
+        "resources_by_kind": [(kinds[kind], items) for kind, items in report.resource_groups],
+        "resource_count": len(report.resources),
+        "candidates": report.candidates,
+        "sources": report.sources,
+        "map_config": {
+            "tiles": tile_config(), "layers": map_layers, "strings": ui_strings(),
+            "kinds": list(kinds.values()), "language": language(),
+        },
+    }
+
+
+def ward_page(ward: Ward) -> dict[str, Any]:
+    """A ward's districts side by side, headline indicators only (forty columns would be unreadable)."""
+    every_indicator = layers.map_indicators(english=english())
+    indicators = [entry for entry in every_indicator if entry["headline"]] or every_indicator
+    overview = layers.ward_overview(ward, [entry["code"] for entry in indicators])
+    return {
+        "ward": ward,
+        "indicators": indicators,
+        "table": overview.table,
+        "ward_row": overview.ward_row,
+        "city_row": overview.city_row,
+        "district_total": overview.district_total,
+        "other_wards": layers.lookups.wards(ward.city),
+    }
+
+
+def siting_result(run: SitingRun, sites_layer: dict) -> dict:
+    """The run's table: ``sites_layer`` is its :func:`layers.siting_collection` (shown on the map
+    too; its properties are copied here, not changed)."""
+    record = sites_layer[layers.METADATA_MEMBER]["siting_run"]
+    sites = [dict(feature["properties"]) for feature in sites_layer["features"]]
+    names = dict(layers.lookups.districts(codes=[s["district_code"] for s in sites if s.get("district_code")])
+                 .values_list("code", "name_ja"))
+    # run.chosen may carry persons newly within reach (elderly, elderly_alone) besides the weighted
+    # gain that the optimisation maximised; show persons where the siting service recorded them.
+    persons = {entry.get("resource_id"): entry for entry in (run.chosen or []) if isinstance(entry, dict)}
+    for site in sites:
+        site["district_name"] = names.get(site.get("district_code"), site.get("district_code"))
+        entry = persons.get(site["resource_id"], {})
+        site["elderly"] = entry.get("elderly")
+        site["elderly_alone"] = entry.get("elderly_alone")
+    with_persons = bool(sites) and all(site["elderly"] is not None for site in sites)
+    return {
+        "record": record,
+        "sites": sites,
+        "with_persons": with_persons,
+        "elderly_reached": sum(site["elderly"] for site in sites) if with_persons else None,
+        "elderly_alone_reached": sum(site["elderly_alone"] or 0 for site in sites) if with_persons else None,
+        "weighted_gain": (run.covered_after or 0) - (run.covered_before or 0),
+    }
+
+
+def siting_page(form, run: SitingRun | None, error: str = "") -> dict[str, Any]:
+    """The siting page: the form (bound or with the run's own parameters), the run's result and map."""
+    sites_layer = layers.siting_collection(run) if run else None
+    values = {name: form[name].value() for name in form.fields}
+    return {
+        "form": values,
+        "error": error,
+        "kinds": kind_entries(ResourceKind.values),
+        "wards": layers.lookups.wards(),
+        "solvers": form.fields["solver"].choices,
+        "run": run,
+        "result": siting_result(run, sites_layer) if run else None,
+        "recent_runs": layers.siting_runs()[:10],
+        "map_config": {
+            "tiles": tile_config(), "strings": ui_strings(), "language": language(),
+            "layers": {"sites": sites_layer} if run else {},
+            "walk_distance_m": run.walk_distance_m if run else None,
+            "urls": {"wards": reverse("api:wards")},
+        },
+    }
+
+
+__all__ = ["map_page", "district_page", "ward_page", "siting_page", "tile_config", "kind_entries", "ui_strings"]
