@@ -353,6 +353,10 @@ def test_english_is_available_through_the_language_switch(client, sample_city):
     assert "Population pyramid" in html
     assert "Indicators" in html
     assert "大師地区" in html  # district names stay Japanese (with their romaji beside them)
+    # Each sentence once (the catalogue once repeated the map note and the footer three times).
+    assert html.count("Thick line: district boundary.") == 1
+    assert html.count("district profiles for each elementary school district") == 1
+    assert html.count("Rank among the city's districts") == 1
     ward_page = client.get("/wards/14131/").content.decode()
     assert "<h1>Kawasaki-ku <small>Kawasaki" in ward_page  # ward and city by their English names
     client.post("/i18n/setlang/", {"language": "ja", "next": "/"})
