@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from karte import frames
-from karte.models import CandidateSite, City
+from karte.models import CandidateSite, City, bump_data_version
 from karte.layers.lookups import resolve_city
 from karte.siting import Inputs, load_inputs, validate_kinds
 from spatial.siting import ALONE_WEIGHT, score_candidates
@@ -55,4 +55,5 @@ def score_all_candidates(city: City | str, walk_distance_m: float = 500, kinds: 
             update_fields=["score", "elderly_reached", "elderly_alone_reached", "uncovered_elderly_reached",
                            "method", "computed_at"],
         )
+        bump_data_version()
     return len(rows)

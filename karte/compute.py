@@ -38,6 +38,7 @@ from karte.models import (
     Dataset,
     IndicatorValue,
     RasterLayer,
+    bump_data_version,
 )
 from spatial import compare, isolation
 from spatial.demand import WATER_HCODE
@@ -91,7 +92,11 @@ def compute_all(city: City | str | None = None, year: int | None = None, walk_di
     cities = [resolve_city(city)] if city is not None else list(City.objects.order_by("code"))
     summaries = {}
     for one in cities:
-        summaries[one.code] = compute_city(one, year=year, walk_distance_m=walk_distance_m).__dict__
+        # One transaction per city: the candidate sites and the indicator values of a city change
+        # together, so a reader sees all of the old figures or all of the new (never a mix).
+        with transaction.atomic():
+            summaries[one.code] = compute_city(one, year=year, walk_distance_m=walk_distance_m).__dict__
+            bump_data_version()
     return {"cities": summaries, "values_stored": sum(s["values_stored"] for s in summaries.values())}
 
 

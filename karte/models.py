@@ -7,8 +7,11 @@ Geometries are stored in JGD2011 geographic coordinates (EPSG:6668, lon/lat in d
 """
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.contrib.gis.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from loaders.kinds import PUBLIC_KINDS as loader_public_kinds
@@ -408,3 +411,30 @@ class CensusAreaCorrespondence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.old_key_code} ({self.old_year}) → {self.new_key_code} ({self.new_year})"
+
+
+class DataVersion(models.Model):
+    """One row counting the changes to what Karte shows: every load, compute and stored edit bumps it
+    in the same transaction as the change, so a reader that sees the new version sees the new data.
+
+    Cached read responses are keyed by ``(token, version)``; ``token`` is drawn anew whenever the row
+    is created (an emptied or restored database never reuses an old key). ``changed_at`` is the
+    responses' Last-Modified.
+    """
+
+    token = models.CharField(max_length=32)
+    version = models.PositiveBigIntegerField(default=1)
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("data version")
+
+    def __str__(self) -> str:
+        return f"data version {self.token[:8]}-{self.version} ({self.changed_at:%Y-%m-%d %H:%M:%S})"
+
+
+def bump_data_version() -> None:
+    """Count a change to the data shown (inside the caller's transaction, if any)."""
+    now = timezone.now()
+    if not DataVersion.objects.filter(pk=1).update(version=models.F("version") + 1, changed_at=now):
+        DataVersion.objects.get_or_create(pk=1, defaults={"token": secrets.token_hex(16), "changed_at": now})

@@ -9,6 +9,9 @@ Environment variables (all optional in development):
   SpatiaLite file at ``var/karte.sqlite3`` (override with ``spatialite:////abs/path.sqlite3``).
 - ``KARTE_TILES``: basemap for the map pages: ``gsi`` (地理院タイル, default), ``osm`` or ``none``.
 - ``SPATIALITE_LIBRARY_PATH``: where to find mod_spatialite (default ``mod_spatialite``).
+- ``KARTE_CACHE_URL``: the cache of read answers (``karte.httpcache``): ``redis://host:6379/1`` in
+  production, ``locmem://`` (one process), or ``file:///abs/dir``; default a file cache in
+  ``var/cache`` shared by the server's worker processes.
 """
 from __future__ import annotations
 
@@ -126,6 +129,23 @@ def _database_config() -> dict:
 
 
 DATABASES = {"default": _database_config()}
+
+
+def _cache_config() -> dict:
+    url = os.environ.get("KARTE_CACHE_URL", "").strip()
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    if url == "locmem://":
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 2000}}
+    if url and not url.startswith("file://"):
+        raise ImproperlyConfigured(f"KARTE_CACHE_URL must be redis://, locmem:// or file://, got {url!r}")
+    location = url.removeprefix("file://") or str(VAR_DIR / "cache")
+    # Answers are keyed by data version and never invalidated: culling keeps the folder bounded.
+    return {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": location,
+            "OPTIONS": {"MAX_ENTRIES": 5000, "CULL_FREQUENCY": 4}}
+
+
+CACHES = {"default": _cache_config()}
 SPATIALITE_LIBRARY_PATH = os.environ.get("SPATIALITE_LIBRARY_PATH", "mod_spatialite")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

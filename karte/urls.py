@@ -6,6 +6,7 @@ from .views import pages, pdf
 urlpatterns = [
     path("", pages.home, name="home"),
     path("healthz", pages.healthz, name="healthz"),
+    path("language/", pages.language, name="language"),
     path("districts/<str:code>/", pages.district_detail, name="district"),
     path("wards/<str:code>/", pages.ward_detail, name="ward"),
     path("siting/", pages.siting, name="siting"),

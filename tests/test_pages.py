@@ -345,9 +345,10 @@ def test_siting_form_errors_are_shown_not_raised(client, sample_city):
 
 def test_english_is_available_through_the_language_switch(client, sample_city):
     html = client.get("/").content.decode()
-    assert 'action="/i18n/setlang/"' in html
-    response = client.post("/i18n/setlang/", {"language": "en", "next": "/districts/1413101/"})
-    assert response.status_code == 302
+    assert 'action="/language/" method="get"' in html
+    assert "csrfmiddlewaretoken" not in html  # a GET form: the page holds no token and stays cacheable
+    response = client.get("/language/", {"language": "en", "next": "/districts/1413101/"})
+    assert response.status_code == 302 and response["Location"] == "/districts/1413101/"
     html = client.get("/districts/1413101/").content.decode()
     assert '<html lang="en">' in html
     assert "Population pyramid" in html
@@ -359,8 +360,16 @@ def test_english_is_available_through_the_language_switch(client, sample_city):
     assert html.count("Rank among the city's districts") == 1
     ward_page = client.get("/wards/14131/").content.decode()
     assert "<h1>Kawasaki-ku <small>Kawasaki" in ward_page  # ward and city by their English names
-    client.post("/i18n/setlang/", {"language": "ja", "next": "/"})
+    client.get("/language/", {"language": "ja", "next": "/"})
     assert "<h1>川崎区 <small>川崎市" in client.get("/wards/14131/").content.decode()
+
+
+def test_language_switch_stays_on_this_site_and_ignores_unknown_languages(client, db):
+    assert client.get("/language/", {"language": "en", "next": "https://evil.example/"})["Location"] == "/"
+    response = client.get("/language/", {"language": "xx", "next": "/wards/"})
+    assert response["Location"] == "/wards/" and "django_language" not in response.cookies
+    response = client.get("/language/", {"language": "en"})
+    assert response.cookies["django_language"].value == "en" and response["Location"] == "/"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from functools import wraps
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from karte.httpcache import cached_read
 from karte.layers import ParameterError, to_json
 
 _CODE = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
@@ -108,8 +109,9 @@ class QueryParams:
         return min_lon, min_lat, max_lon, max_lat
 
 
-def api_endpoint(allowed: Iterable[str]) -> Callable:
-    """GET/HEAD only (405 otherwise); query parameters checked; parameter errors as JSON 400."""
+def api_endpoint(allowed: Iterable[str], *, cached: bool = True) -> Callable:
+    """GET/HEAD only (405 otherwise); query parameters checked; parameter errors as JSON 400;
+    answers from the database cached per data version and revalidated with ETag (``karte.httpcache``)."""
     allowed = frozenset(allowed)
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -127,7 +129,7 @@ def api_endpoint(allowed: Iterable[str]) -> Callable:
             except ParameterError as error:
                 return error_response(error)
 
-        return wrapper
+        return cached_read(shared=True)(wrapper) if cached else wrapper
 
     return decorator
 

@@ -174,6 +174,6 @@ def indicators_view(request: HttpRequest, params: QueryParams) -> HttpResponse:
     return json_response(payload)
 
 
-@api_endpoint(set())
+@api_endpoint(set(), cached=False)  # built once per process, from code alone
 def openapi_json(request: HttpRequest, params: QueryParams) -> HttpResponse:
     return json_response(openapi_document())

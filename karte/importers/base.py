@@ -13,7 +13,7 @@ from django.contrib.gis.geos import GEOSGeometry
 from django.db import transaction
 
 from karte.frames import shapely_from_geos as from_geos
-from karte.models import STORAGE_SRID, City, Dataset, Ward
+from karte.models import STORAGE_SRID, City, Dataset, Ward, bump_data_version
 from loaders.common import sha256_of
 from loaders.errors import LoaderError
 
@@ -241,6 +241,7 @@ class BaseImporter:
                                  "options": _jsonable(self.options), "crs_given": str(self.crs or "")}
                 dataset.save()
             summary.dataset_id = dataset.id
+            bump_data_version()  # readers' caches follow the load, committed with it
             if self.dry_run:
                 transaction.set_rollback(True)
         return summary

@@ -6,19 +6,23 @@ public ``/api/``; only the small layers of one district or one siting run are in
 """
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import connection
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 from karte import layers
+from karte.httpcache import cached_read
 
 from . import context
 from .errors import page_errors
 from .forms import SitingForm
 
 
+@cached_read(shared=False)
 @page_errors
 def home(request: HttpRequest) -> HttpResponse:
     """The city map: a choropleth of one indicator, with resource, candidate and siting layers."""
@@ -26,6 +30,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "karte/map.html", page)
 
 
+@cached_read(shared=False)
 @page_errors
 def district_detail(request: HttpRequest, code: str) -> HttpResponse:
     """地区カルテ: one district's map, indicators against ward and city, pyramid, resources, candidates."""
@@ -33,6 +38,7 @@ def district_detail(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, "karte/district.html", page)
 
 
+@cached_read(shared=False)
 @page_errors
 def ward_detail(request: HttpRequest, code: str) -> HttpResponse:
     """A ward's districts side by side: one sortable row per district, one column per indicator."""
@@ -99,6 +105,25 @@ def siting(request: HttpRequest) -> HttpResponse:
         return render(request, "karte/siting.html", context.siting_page(form, None, error), status=400)
     run = _shown_run(request)
     return render(request, "karte/siting.html", context.siting_page(_initial_form(run), run))
+
+
+def language(request: HttpRequest) -> HttpResponse:
+    """Switch the pages' language (``?language=en&next=/districts/…/``) by a link or a GET form.
+
+    Only a preference cookie changes, so the pages carry no CSRF token for it and stay cacheable;
+    an unknown language is ignored and ``next`` must stay on this site."""
+    code = request.GET.get("language", "")
+    target = request.GET.get("next", "/")
+    if not target.startswith("/") or not url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        target = "/"
+    response = HttpResponseRedirect(target)
+    if code in dict(settings.LANGUAGES):
+        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, code, max_age=settings.LANGUAGE_COOKIE_AGE,
+                            path=settings.LANGUAGE_COOKIE_PATH, domain=settings.LANGUAGE_COOKIE_DOMAIN,
+                            samesite=settings.LANGUAGE_COOKIE_SAMESITE or "Lax",
+                            secure=settings.LANGUAGE_COOKIE_SECURE, httponly=settings.LANGUAGE_COOKIE_HTTPONLY)
+    return response
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

@@ -6,6 +6,7 @@ from urllib.parse import quote
 from django.http import HttpRequest, HttpResponse
 
 from karte import layers
+from karte.httpcache import cached_read
 from karte.printing.pdf import district_pdf, pdf_filename, ward_pdf
 
 from .errors import page_errors
@@ -19,12 +20,14 @@ def _pdf_response(pdf: bytes, filename: str) -> HttpResponse:
     return response
 
 
+@cached_read(shared=True)
 @page_errors
 def district_karte_pdf(request: HttpRequest, code: str) -> HttpResponse:
     district = layers.get_district(code)
     return _pdf_response(district_pdf(district), pdf_filename(district=district))
 
 
+@cached_read(shared=True)
 @page_errors
 def ward_karte_pdf(request: HttpRequest, code: str) -> HttpResponse:
     ward = layers.get_ward(code)
