@@ -129,3 +129,17 @@ def test_nothing_is_cached_before_data_is_loaded(client, db, settings):
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     response = client.get("/api/districts/")
     assert response.status_code == 200 and "ETag" not in response
+
+
+def test_warming_builds_what_the_map_and_the_pages_ask_for(client, sample):
+    from karte.views.warm import warm_read_cache
+
+    result = warm_read_cache(pdfs=False)
+    assert result.failed == [] and result.requests >= 1 + 5 + 4 + 2  # map, its layers, districts, wards
+    home = client.get("/")
+    config = json.loads(home.content.decode().split('id="karte-map-config" type="application/json">')[1]
+                        .split("</script>")[0])
+    for url in [config["layer_urls"]["districts"], config["layer_urls"]["wards"], "/districts/1413101/",
+                "/wards/14131/"]:
+        response, queries = _queries(client, url)
+        assert response.status_code == 200 and queries == 1, url  # served from the warmed cache

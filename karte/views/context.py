@@ -100,6 +100,26 @@ def map_urls() -> dict[str, str]:
     }
 
 
+CANDIDATES_SHOWN = 50  # the best-scored candidate sites drawn on the city map
+RESOURCES_PAGE = 2000  # the API's largest page of resources
+
+
+def map_layer_urls(indicators: list[dict], kinds: list[dict]) -> dict:
+    """The exact requests the city map makes for its layers (so a cache warmed with them is the
+    cache the map hits): districts with the offered indicators, the best candidates, resources by
+    kind as points (first page; the map follows ``next``), ward lines, the latest siting run."""
+    codes = ",".join(entry["code"] for entry in indicators)
+    urls = map_urls()
+    return {
+        "districts": urls["districts"] + (f"?indicators={codes}" if codes else ""),
+        "candidates": f"{urls['candidates']}?limit={CANDIDATES_SHOWN}",
+        "resources": {kind["code"]: f"{urls['resources']}?geometry=point&limit={RESOURCES_PAGE}&kind={kind['code']}"
+                      for kind in kinds},
+        "wards": urls["wards"],
+        "siting": urls["siting"],
+    }
+
+
 # ---------------------------------------------------------------------------------------------
 # Pages
 # ---------------------------------------------------------------------------------------------
@@ -116,6 +136,7 @@ def map_page(indicator: str | None, ward_code: str | None) -> dict[str, Any]:
     kinds = kind_entries(layers.lookups.resource_kinds_present())
     config = {
         "urls": map_urls(),
+        "layer_urls": map_layer_urls(indicators, kinds),
         "tiles": tile_config(),
         "indicators": indicators,
         "indicator": indicator,

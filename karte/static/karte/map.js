@@ -11,8 +11,6 @@
   const S = config.strings || {};
   const fmt1 = C.numberFormatter(config.language, 1);
   const fmt0 = C.numberFormatter(config.language, 0);
-  const CANDIDATES_SHOWN = 50;   // the best-scored candidate sites drawn on the city map
-  const RESOURCES_PAGE = 2000;   // the API's largest page of resources
   const CANDIDATE_CIRCLES = 15;  // of which this many with their walking circle
   const status = document.getElementById("map-status");
   const controls = {
@@ -172,9 +170,7 @@
 
   async function loadDistricts() {
     setStatus(S.loading);
-    const codes = (config.indicators || []).map((e) => e.code).join(",");
-    const url = config.urls.districts + (codes ? "?indicators=" + encodeURIComponent(codes) : "");
-    districtData = await getJson(url);
+    districtData = await getJson(config.layer_urls.districts);
     recomputeBreaks();
     drawDistricts(true);
     renderLegend();
@@ -185,7 +181,7 @@
   async function toggleWards() {
     if (!controls.wards.checked) { if (overlays.wards) overlays.wards.remove(); return; }
     if (!overlays.wards) {
-      const data = await getJson(config.urls.wards);
+      const data = await getJson(config.layer_urls.wards);
       overlays.wards = L.geoJSON(data, {
         pane: "wardsPane", interactive: false,
         style: { color: "#222", weight: 2.5, fill: false, dashArray: "6 3", className: "karte-ward" },
@@ -199,7 +195,7 @@
     const key = "kind:" + kind.code;
     if (!checkbox.checked) { if (overlays[key]) overlays[key].remove(); return; }
     if (!overlays[key]) {
-      const data = await getAllPages(config.urls.resources + "?geometry=point&limit=" + RESOURCES_PAGE + "&kind=" + encodeURIComponent(kind.code));
+      const data = await getAllPages(config.layer_urls.resources[kind.code]);
       const cluster = L.markerClusterGroup({ maxClusterRadius: 40, showCoverageOnHover: false });
       L.geoJSON(data, {
         pointToLayer: (f, latlng) => L.marker(latlng, { icon: C.kindIcon(kind, "resource-marker"), title: f.properties.name || kind.label, keyboard: true }),
@@ -213,7 +209,7 @@
   async function toggleCandidates() {
     if (!controls.candidates.checked) { if (overlays.candidates) overlays.candidates.remove(); return; }
     if (!overlays.candidates) {
-      const data = await getJson(config.urls.candidates + "?limit=" + CANDIDATES_SHOWN);
+      const data = await getJson(config.layer_urls.candidates);
       const group = L.layerGroup();
       data.features.forEach((f) => {
         const p = f.properties, latlng = [p.lat, p.lon];
@@ -235,7 +231,7 @@
   async function toggleSiting() {
     if (!controls.siting.checked) { if (overlays.siting) overlays.siting.remove(); return; }
     if (!overlays.siting) {
-      const data = await getJson(config.urls.siting);
+      const data = await getJson(config.layer_urls.siting);
       const run = data["karte:metadata"].siting_run;
       const group = L.layerGroup();
       data.features.forEach((f) => {
