@@ -13,13 +13,12 @@ variable is None, status ``merged``, ``merged_into`` the receiving KEY_CODE.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from .census_tables import CensusTable, table_for_columns
+from .census_tables import CensusTable, ColumnMatch, match_columns, table_for_columns
 from .common import TableData, read_japanese_csv
 from .errors import FileFormatError, MappingError, Report, ValueFormatError
 
@@ -38,11 +37,6 @@ class CensusTableData:
     areas: pd.DataFrame  # key_code, name, city_code, hyosyo, row (leaf areas)
     report: Report
     encoding: str
-
-
-def _normalise_label(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text)
-    return re.sub(r"[\s　、，,（）()「」]", "", text).replace("〜", "~").replace("～", "~")
 
 
 def parse_cell(text: str, *, path: Path, row: int, field: str) -> tuple[float | None, str]:
@@ -85,14 +79,11 @@ def read_census_table(path: Path | str, *, year: int | None = None, encoding: st
                                path=path, row=1) from None
     if year is not None and int(year) != table.year:
         raise MappingError(f"table {table.table_id} is the {table.year} census, not {year}", path=path, row=1)
-    labels = dict(zip(codes, header[1]))
-    for code in table.columns:
-        if code not in labels:
-            raise MappingError(f"column {code} of table {table.table_id} is missing", path=path, row=1, field=code)
-        if _normalise_label(labels[code]) != _normalise_label(table.labels[code]):
-            raise MappingError(f"label {labels[code]!r} differs from the mapping's {table.labels[code]!r}: "
-                               "the file is another table layout", path=path, row=2, field=code)
+    match = match_columns(table, codes, header[1], path=path, head=HEAD_COLUMNS)
     report = Report(path)
+    report_columns(match, report)
+    if frame.empty:
+        raise FileFormatError("the table has its two header rows but no data row: nothing to load", path=path)
 
     keys = frame["KEY_CODE"]
     for row, key in keys.items():
@@ -108,7 +99,7 @@ def read_census_table(path: Path | str, *, year: int | None = None, encoding: st
     records = []
     area_rows = []
     statuses = {"suppressed": 0, "zero": 0, "unknown": 0, "merged": 0}
-    value_codes = [c for c in table.columns if table.variables_of(c)]
+    value_codes = match.value_codes
     for row, r in zip(leaves.index, leaves.to_dict("records")):
         key = normalise_key(r["KEY_CODE"])
         city_code = key[:5]
@@ -135,7 +126,7 @@ def read_census_table(path: Path | str, *, year: int | None = None, encoding: st
                 value, status = parse_cell(r[code], path=path, row=row, field=code)
             if status in statuses:
                 statuses[status] += 1
-            for variable in table.variables_of(code):
+            for variable in match.variables_of[code]:
                 records.append((key, variable, value, status, merged_into, row))
     figures = pd.DataFrame.from_records(records, columns=["key_code", "variable", "value", "status", "merged_into", "row"])
     leaf_keys = {a["key_code"] for a in area_rows}
@@ -148,6 +139,17 @@ def read_census_table(path: Path | str, *, year: int | None = None, encoding: st
         raise FileFormatError(f"KEY_CODE {first.key_code} appears twice", path=path, row=int(first.row), field="KEY_CODE")
     report.facts.update({f"cells_{k}": v for k, v in statuses.items()})
     return CensusTableData(table, table.year, figures, pd.DataFrame(area_rows), report, used)
+
+
+def report_columns(match: ColumnMatch, report: Report) -> None:
+    """Say which optional variables a file lacks and how many columns were not recognised."""
+    for variable in match.missing_optional:
+        report.add(f"no column labelled 「{match.table.label_of(variable)}」: optional variable {variable} not loaded",
+                   row=2)
+    if match.unknown_columns:
+        report.add(f"{len(match.unknown_columns)} column(s) with a label the mapping does not name were ignored "
+                   f"({', '.join(match.unknown_columns[:5])}{' …' if len(match.unknown_columns) > 5 else ''})", row=2)
+    report.facts["columns_loaded"] = len(match.value_codes)
 
 
 CORRESPONDENCE_COLUMNS = ["OLD_YEAR", "OLD_KEY_CODE", "NEW_YEAR", "NEW_KEY_CODE", "RELATION", "AREA_SHARE"]

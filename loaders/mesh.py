@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 from shapely import box
 
-from .census import parse_cell
-from .census_tables import MESH_TABLES, CensusTable, table_for_columns
+from .census import parse_cell, report_columns
+from .census_tables import MESH_TABLES, CensusTable, match_columns, table_for_columns
 from .common import read_japanese_csv
 from .errors import FileFormatError, MappingError, Report, ValueFormatError
 
@@ -74,7 +74,11 @@ def read_mesh_table(path: Path | str, *, year: int | None = None, encoding: str 
         raise MappingError(f"{table.table_id} is a small-area table, not a mesh table", path=path, row=1)
     if year is not None and int(year) != table.year:
         raise MappingError(f"table {table.table_id} is the {table.year} census, not {year}", path=path, row=1)
+    match = match_columns(table, codes, header[1], path=path, head=MESH_HEAD)
     report = Report(path)
+    report_columns(match, report)
+    if frame.empty:
+        raise FileFormatError("the table has its two header rows but no data row: nothing to load", path=path)
     records = []
     level = None
     for row, r in frame.iterrows():
@@ -88,11 +92,9 @@ def read_mesh_table(path: Path | str, *, year: int | None = None, encoding: str 
             raise ValueFormatError(f"mesh level {this_level} among level-{level} codes", path=path, row=row,
                                    field="KEY_CODE")
         merged = r["HTKSYORI"] == "1"
-        for code in table.columns:
-            if not table.variables_of(code):
-                continue
+        for code in match.value_codes:
             value, status = (None, "merged") if merged else parse_cell(r[code], path=path, row=row, field=code)
-            for variable in table.variables_of(code):
+            for variable in match.variables_of[code]:
                 records.append({"mesh_code": key, "variable": variable, "value": value, "status": status, "row": row})
     report.facts.update(cells=len(frame), level=MESH_SIZE_LABEL.get(level, level), encoding=used)
     return MeshTableData(pd.DataFrame.from_records(records), table, report)

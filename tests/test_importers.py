@@ -22,6 +22,8 @@ from loaders.census import read_census_table
 from loaders.common import sha256_of
 from loaders.errors import LoaderError
 
+from .altered import shift_codes
+
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 POP_2020 = FIXTURES / "census" / "2020" / "tblT001082C14130.csv"
 POP_2015 = FIXTURES / "census" / "2015" / "tblT000849C14130.csv"
@@ -350,3 +352,29 @@ def test_rows_gone_from_a_reloaded_file_are_reported_and_removed_only_with_repla
 
 def test_reloading_the_demo_reports_nothing_stale(loaded, db):
     assert all(not summary.stale for summary in loaded["second"])
+
+
+def test_household_table_numbered_otherwise_loads_the_same_figures(loaded, db, tmp_path, capsys):
+    """Issue 17: the household table with its codes shifted by one extra leading column gives the
+    same figures, in a dry run and in a real load; a required label missing is refused."""
+    original = FIXTURES / "census" / "2020" / "tblT001087C14130.csv"
+    shifted = shift_codes(original, tmp_path / original.name)
+    figures = snapshot()["figures"]
+    stored = CensusFigure.objects.filter(census_year=2020, variable__startswith="households").count()
+    assert stored > 0
+    call_command("load", "census_table", str(shifted), "--dry-run")
+    out = capsys.readouterr().out
+    assert f"would create 0, would update 0, unchanged {stored}" in out
+    call_command("load", "census_table", str(shifted))
+    assert f"created 0, updated 0, unchanged {stored}" in capsys.readouterr().out
+    assert snapshot()["figures"] == figures
+
+    text = original.read_bytes().decode("cp932").replace("65歳以上世帯員のいる一般世帯数（単独世帯）", "単独世帯", 1)
+    broken = tmp_path / "renamed" / original.name
+    broken.parent.mkdir()
+    broken.write_bytes(text.encode("cp932"))
+    before = snapshot()
+    with pytest.raises(CommandError) as error:
+        call_command("load", "census_table", str(broken))
+    assert "households_elderly_alone" in str(error.value) and "単独世帯" in str(error.value)
+    assert snapshot() == before

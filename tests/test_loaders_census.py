@@ -12,6 +12,8 @@ from loaders.census import harmonise_to_new_codes, parse_cell, read_census_table
 from loaders.census_tables import BAND_NAMES, CENSUS_TABLES
 from loaders.errors import LoaderError, MappingError, ValueFormatError
 
+from .altered import shift_codes
+
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 POP_2020 = FIXTURES / "census" / "2020" / "tblT001082C14130.csv"
 POP_2015 = FIXTURES / "census" / "2015" / "tblT000849C14130.csv"
@@ -139,13 +141,70 @@ def test_bad_cell_names_file_row_and_field(tmp_path):
     assert "broken.csv" in str(error.value)
 
 
-def test_labels_of_another_layout_are_refused(tmp_path):
+@pytest.mark.parametrize("path", [FIXTURES / "census" / "2020" / "tblT001087C14130.csv", POP_2020,
+                                  FIXTURES / "census" / "2015" / "tblT000858C14130.csv", POP_2015],
+                         ids=lambda p: p.stem)
+def test_columns_are_found_by_label_wherever_they_stand(tmp_path, path):
+    shifted = read_census_table(shift_codes(path, tmp_path / path.name))
+    original = read_census_table(path)
+    pd.testing.assert_frame_equal(shifted.figures.drop(columns="row"), original.figures.drop(columns="row"))
+    assert any("1 column(s) with a label the mapping does not name were ignored" in str(i)
+               for i in shifted.report.issues)
+
+
+def test_labels_are_compared_after_normalisation(tmp_path):
+    def variants(lines):
+        # half-width digits, a wave dash instead of the full-width tilde, brackets and spaces
+        lines[1] = (lines[1].replace("総数、年齢「不詳」含む", "総数 (年齢不詳含む)", 1)
+                    .replace("総数１５～６４歳", "総数 15〜64歳", 1))
+        return lines
+    again = read_census_table(_rewrite(tmp_path, variants))
+    pd.testing.assert_frame_equal(again.figures.drop(columns="row"),
+                                  read_census_table(POP_2020).figures.drop(columns="row"))
+
+
+def test_missing_required_label_is_refused_with_a_report(tmp_path):
     def relabel(lines):
-        lines[1] = lines[1].replace("総数０～４歳", "総数０～９歳", 1)
+        lines[1] = lines[1].replace("総数６５歳以上", "総数６０歳以上", 1)
         return lines
     with pytest.raises(MappingError) as error:
         read_census_table(_rewrite(tmp_path, relabel))
-    assert error.value.row == 2 and error.value.field == "T001082002"
+    message = str(error.value)
+    assert error.value.row == 2 and "broken.csv" in message
+    assert "pop_65_plus" in message and "総数６５歳以上" in message  # the variable missing and its label
+    assert "T001082019 総数６０歳以上" in message and "T001082001 総数、年齢「不詳」含む" in message  # labels found
+
+
+def test_missing_optional_label_is_reported_and_not_loaded(tmp_path):
+    def relabel(lines):
+        lines[1] = lines[1].replace("総数０～４歳", "総数０～９歳", 1)
+        return lines
+    data = read_census_table(_rewrite(tmp_path, relabel))
+    assert "pop_t_0_4" not in set(data.figures.variable) and "pop_65_plus" in set(data.figures.variable)
+    assert any("optional variable pop_t_0_4 not loaded" in str(i) for i in data.report.issues)
+
+
+def test_one_label_over_two_columns_is_refused(tmp_path):
+    def duplicate(lines):
+        lines[1] = lines[1].replace("総数７５歳以上", "総数６５歳以上", 1)
+        return lines
+    with pytest.raises(MappingError, match="two columns"):
+        read_census_table(_rewrite(tmp_path, duplicate))
+
+
+def test_header_only_table_is_refused(tmp_path):
+    with pytest.raises(LoaderError, match="no data row"):
+        read_census_table(_rewrite(tmp_path, lambda lines: lines[:2]))
+
+
+def test_required_variables_are_what_the_indicators_need():
+    from spatial.indicators import RATE_SPECS
+
+    needed = {v for spec in RATE_SPECS for v in spec.numerator + spec.denominator}
+    required = {v for table in CENSUS_TABLES.values() for v in table.required}
+    assert needed <= required | {"pop_total"}
+    for table in CENSUS_TABLES.values():
+        assert table.required <= set(table.variables), table.table_id
 
 
 def test_unknown_table_and_missing_columns(tmp_path):

@@ -9,6 +9,7 @@ from pathlib import Path
 import geopandas as gpd
 import jismesh.utils as ju
 import numpy as np
+import pandas as pd
 import pytest
 import rasterio
 from pyproj import Geod
@@ -246,3 +247,28 @@ def test_plane_rectangular_zone_from_the_prefecture():
     assert CRS.from_epsg(plane_rectangular_epsg("27100")).name.endswith(" VI")
     with pytest.raises(ValueError, match="not a JIS municipality code"):
         plane_rectangular_epsg("99999")
+
+
+def test_mesh_columns_are_found_by_label(tmp_path):
+    """T001141 as published puts the age groups between 人口（総数）男/女 and 世帯総数: the same
+    figures load whatever the numbering."""
+    source = FIXTURES / "mesh" / "tblT001141H5339.csv"
+    lines = source.read_bytes().decode("cp932").split("\r\n")
+    extra = ["０～１４歳人口　総数", "０～１４歳人口　男", "０～１４歳人口　女"]
+    out = []
+    for number, line in enumerate(lines):
+        cells = line.split(",") if line else []
+        if cells:
+            head, values = cells[:4], cells[4:]
+            inserted = extra if number == 1 else ["0", "0", "0"]
+            values = values[:3] + inserted + values[3:]
+            if number == 0:
+                values = [f"T001141{i:03d}" for i in range(1, len(values) + 1)]
+            cells = head + values
+        out.append(",".join(cells))
+    shifted = tmp_path / source.name
+    shifted.write_bytes("\r\n".join(out).encode("cp932"))
+    again = read_mesh_table(shifted)
+    original = read_mesh_table(source)
+    pd.testing.assert_frame_equal(again.frame.drop(columns="row"), original.frame.drop(columns="row"))
+    assert any("3 column(s)" in str(issue) for issue in again.report.issues)
