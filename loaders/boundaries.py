@@ -12,7 +12,8 @@ import geopandas as gpd
 import pandas as pd
 
 from .census import normalise_key
-from .common import TableData, clean_geometries, read_japanese_csv, read_vector, to_multipolygon, to_storage
+from .common import (JAPAN, Extent, TableData, check_extent, clean_geometries, read_japanese_csv, read_vector,
+                     to_multipolygon, to_storage)
 from .errors import FileFormatError, Report, ValueFormatError
 
 RESIDENTIAL_HCODE = 8101
@@ -87,11 +88,13 @@ def in_city(code: str, city_code: str) -> bool:
 
 
 def read_census_boundary(path: Path | str, *, crs=None, metric_epsg: int = 6677,
-                         city_prefix: str | None = None) -> PolygonData:
+                         city_code: str | None = None, extent: Extent | None = None) -> PolygonData:
     """e-Stat 境界データ 小地域 (shapefile or GeoJSON): KEY_CODE, S_NAME, HCODE, PREF+CITY.
 
     2015 files are JGD2000 (EPSG:4612), 2020 files JGD2011 (EPSG:6668); both are read from the
-    .prj and reprojected to 6668. ``city_prefix`` keeps only areas whose KEY_CODE starts with it.
+    .prj and reprojected to 6668. ``city_code`` keeps only the areas of that city (and its wards);
+    the areas kept must lie in ``extent`` (the city's, else Japan), or the file is refused with the
+    CRS that would fit (:func:`loaders.common.check_extent`).
     """
     path = Path(path)
     gdf, source = read_vector(path, crs=crs)
@@ -104,8 +107,14 @@ def read_census_boundary(path: Path | str, *, crs=None, metric_epsg: int = 6677,
                                    field="KEY_CODE")
     gdf = gdf.copy()
     gdf["key_code"] = gdf["KEY_CODE"].astype(str).map(normalise_key)
-    if city_prefix:
-        gdf = gdf.loc[gdf["key_code"].str.startswith(city_prefix)]
+    if city_code:
+        keep = gdf["key_code"].str[:5].map(lambda c: in_city(c, city_code))
+        if not keep.any():
+            raise FileFormatError(f"no small area of city {city_code} in the file (KEY_CODE)", path=path)
+        if not keep.all():
+            report.add(f"{int((~keep).sum())} area(s) outside city {city_code} skipped")
+        gdf = gdf.loc[keep]
+    check_extent(gdf.geometry, extent, path=path, what="small areas")
     try:
         gdf["hcode"] = pd.to_numeric(gdf["HCODE"]).astype(int)
     except (ValueError, TypeError):
@@ -129,9 +138,10 @@ def read_census_boundary(path: Path | str, *, crs=None, metric_epsg: int = 6677,
     return PolygonData(frame, report, source.to_string())
 
 
-def read_n03(path: Path | str, *, crs=None, city_code: str | None = None) -> PolygonData:
+def read_n03(path: Path | str, *, crs=None, city_code: str | None = None, extent: Extent | None = None) -> PolygonData:
     """国土数値情報 N03 行政区域 → one row per ward (parts dissolved), ``extra['cities']`` with each
-    city as the union of its wards. Keeps the wards of ``city_code`` if given."""
+    city as the union of its wards. Keeps the wards of ``city_code`` if given; they must lie in
+    ``extent`` (Japan by default)."""
     path = Path(path)
     gdf, source = read_vector(path, crs=crs)
     _require(gdf, ["N03_001", "N03_004", "N03_007"], path)
@@ -148,6 +158,7 @@ def read_n03(path: Path | str, *, crs=None, city_code: str | None = None) -> Pol
         gdf = gdf.loc[(gdf["city_code"] == city_code) | (gdf["code"] == city_code)]
         if gdf.empty:
             raise FileFormatError(f"no feature of city {city_code} (N03_007)", path=path)
+    check_extent(gdf.geometry, extent, path=path, what="municipal polygons")
     gdf["name_ja"] = gdf["N03_004"].fillna("").astype(str)
     gdf["city_name"] = gdf["N03_003"].fillna(gdf["N03_004"]).astype(str) if "N03_003" in gdf else gdf["name_ja"]
     gdf["pref_name"] = gdf["N03_001"].astype(str)
@@ -177,9 +188,12 @@ A27_FIELDS = {"municipality_code": "A27_001", "operator": "A27_002", "code": "A2
 
 
 def read_school_districts(path: Path | str, *, crs=None, fields: dict[str, str] | None = None,
-                          city_code: str | None = None) -> PolygonData:
+                          city_code: str | None = None, extent: Extent | None = None) -> PolygonData:
     """小学校区 polygons → code, name_ja (…小学校区), school_name, school_address, ward_code
-    (None where the file has no municipality code: the importer links those by overlay)."""
+    (None where the file has no municipality code: the importer links those by overlay).
+
+    The districts must lie in Japan (half of them at least) and, given the city's ``extent``, at
+    least one in the city (a prefecture's file holds other cities' districts too)."""
     path = Path(path)
     fields = {**A27_FIELDS, **(fields or {})}
     gdf, source = read_vector(path, crs=crs)
@@ -203,13 +217,19 @@ def read_school_districts(path: Path | str, *, crs=None, fields: dict[str, str] 
     for pos in out.loc[out["ward_code"].isna(), "feature"]:
         report.add("no municipality code: ward found by overlay", row=int(pos), field=fields["municipality_code"])
     frame = gpd.GeoDataFrame(out, geometry=gdf.geometry.values, crs=gdf.crs)
+    if city_code:
+        keep = frame["ward_code"].map(lambda c: not isinstance(c, str) or in_city(c, city_code)).astype(bool)
+        if not keep.any():
+            raise FileFormatError(f"no school district of city {city_code} in the file "
+                                  f"({fields['municipality_code']})", path=path)
+        frame = frame.loc[keep]
+    check_extent(frame.geometry, JAPAN, path=path, what="school districts")
+    if extent is not None:
+        check_extent(frame.geometry, extent, path=path, min_share=0.0, what="school districts")
     frame = to_storage(frame)
     if dup.any():
         frame = frame.dissolve(by="code", aggfunc="first").reset_index()
     frame["geometry"] = frame.geometry.map(to_multipolygon)
-    if city_code:
-        keep = frame["ward_code"].map(lambda c: not isinstance(c, str) or in_city(c, city_code))
-        frame = frame.loc[keep.astype(bool)]
     report.facts.update(districts=len(frame), source_crs=source.to_string())
     return PolygonData(frame[["code", "name_ja", "school_name", "school_address", "ward_code", "feature", "geometry"]],
                        report, source.to_string())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,7 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
-from .errors import CRSConflictError, FileFormatError, GeometryError, MissingCRSError, Report
+from .errors import CRSConflictError, ExtentError, FileFormatError, GeometryError, MissingCRSError, Report
 
 
 @dataclass
@@ -26,6 +27,9 @@ class TableData:
     report: Report
 
 STORAGE_EPSG = 6668  # JGD2011 geographic: what the database stores
+# A layer may lose a feature or two to empty geometries (a publishing quirk); more than this share
+# means a damaged file (a .shp cut short reads as empty geometries), which is refused.
+MAX_EMPTY_SHARE = 0.05
 JAPANESE_ENCODINGS = ("utf-8-sig", "cp932")
 
 
@@ -104,8 +108,7 @@ def read_vector(path: Path, crs=None, encoding: str | None = None, layer=None) -
     e-Stat and 国土数値情報 distribute them) are read as CP932.
     """
     path = Path(path)
-    if not path.exists():
-        raise FileFormatError("file not found", path=path)
+    require_file(path)
     kwargs = {}
     if encoding:
         kwargs["encoding"] = encoding
@@ -117,9 +120,16 @@ def read_vector(path: Path, crs=None, encoding: str | None = None, layer=None) -
         if any(n.endswith(".shp") for n in names) and not any(n.endswith(".cpg") for n in names):
             kwargs["encoding"] = "cp932"
     try:
-        gdf = gpd.read_file(path, engine="pyogrio", layer=layer, **kwargs)
+        with warnings.catch_warnings():
+            # GDAL warns and passes an unclosed ring on; GEOS then refuses it, and that is reported.
+            warnings.filterwarnings("ignore", message="Non closed ring detected", category=RuntimeWarning)
+            gdf = gpd.read_file(path, engine="pyogrio", layer=layer, **kwargs)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as error:
         raise FileFormatError(f"cannot read as a vector layer: {error}", path=path) from None
+    except shapely.errors.GEOSException:
+        # One geometry GEOS cannot build (an unclosed ring, a ring of two points) fails the whole
+        # read; read the raw geometries again to name the feature.
+        raise _unreadable_feature(path, layer, kwargs.get("encoding")) from None
     given = parse_crs(crs)
     declared = gdf.crs
     if declared is None:
@@ -136,6 +146,31 @@ def read_vector(path: Path, crs=None, encoding: str | None = None, layer=None) -
                                    path=path)
         gdf = gdf.set_crs(given, allow_override=True)
     return gdf, CRS(gdf.crs)
+
+
+def require_file(path: Path) -> None:
+    """A readable file, not a folder (GDAL would open a folder of shapefiles as one of its layers)."""
+    if not path.exists():
+        raise FileFormatError("file not found", path=path)
+    if path.is_dir():
+        raise FileFormatError("is a folder, not a file: give the file itself (e.g. the .shp, .csv or .zip in it)",
+                              path=path)
+
+
+def _unreadable_feature(path: Path, layer, encoding: str | None) -> GeometryError:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # GDAL warns about the very ring we are about to name
+        _, _, geometries, _ = pyogrio.raw.read(path, layer=layer, encoding=encoding, columns=[])
+    for number, wkb in enumerate(geometries, start=1):
+        if wkb is None:
+            continue
+        try:
+            shapely.from_wkb(wkb)
+        except shapely.errors.GEOSException as error:
+            reason = str(error).split(":", 1)[-1].strip()
+            return GeometryError(f"geometry cannot be built ({reason}): fix or remove this feature", path=path,
+                                 row=number, field="geometry")
+    return GeometryError("a geometry cannot be built", path=path)
 
 
 def _declares_crs(path: Path) -> bool:
@@ -167,11 +202,16 @@ def clean_geometries(gdf: gpd.GeoDataFrame, report: Report, *, kind: str, first_
     gdf["feature"] = positions
     geoms = gdf.geometry.values
     null = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    if null.all():
+        raise GeometryError("no feature has a geometry", path=path or report.path)
+    if null.sum() > max(1, MAX_EMPTY_SHARE * len(gdf)):
+        first = ", ".join(str(int(p)) for p in positions[null][:5])
+        raise GeometryError(
+            f"{int(null.sum())} of {len(gdf)} features have no readable geometry (features {first} …): the file "
+            "is probably cut short or damaged; download it again", path=path or report.path)
     for pos in positions[null]:
         report.add("empty or null geometry: feature skipped", row=int(pos), field="geometry")
     gdf = gdf.loc[~null]
-    if gdf.empty:
-        raise GeometryError("no feature has a geometry", path=path or report.path)
     types = gdf.geometry.geom_type
     if kind == "polygon":
         bad = ~types.isin(["Polygon", "MultiPolygon"])
@@ -243,3 +283,86 @@ def report_far_points(points: gpd.GeoSeries, feature_numbers, extent, report: Re
         report.add(f"point {distances[idx] / 1000:.1f} km outside the city extent: skipped",
                    row=int(numbers[idx]), field="geometry")
     return near
+
+
+# ------------------------------------------------------------------------------------------------
+# Where a layer must lie
+# ------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Extent:
+    """Where a layer's features must lie: a geometry in EPSG:6668, a name for messages (e.g.
+    ``川崎市 (14130, N03)``) and how far outside a feature may still stand (metres)."""
+
+    geometry: object
+    name: str
+    tolerance_m: float = 2000.0
+
+
+# Japan from 与那国島 to 南鳥島 and from 沖ノ鳥島 to 択捉島, in JGD2011 lon/lat.
+JAPAN = Extent(shapely.box(122.0, 20.0, 154.0, 46.0), "Japan", 0.0)
+
+# CRSs a Japanese file is usually in, tried when one lands outside its extent: the three geographic
+# datums, the 19 plane rectangular zones on each datum, UTM 51–55N (JGD2011) and web/GPS lon/lat.
+CANDIDATE_EPSG = (6668, 4612, 4301, 4326, *range(6669, 6688), *range(2443, 2462), *range(30161, 30180),
+                  *range(6688, 6693))
+_SAMPLE = 200
+
+
+def _inside_share(x: np.ndarray, y: np.ndarray, crs, extent: Extent) -> float:
+    from pyproj import Transformer
+
+    try:
+        lon, lat = Transformer.from_crs(crs, STORAGE_EPSG, always_xy=True).transform(x, y, errcheck=False)
+    except Exception:  # noqa: BLE001 — a CRS that cannot take these numbers simply does not fit
+        return 0.0
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    if not ok.any():
+        return 0.0
+    zone = extent.geometry.buffer(extent.tolerance_m / 111_000.0) if extent.tolerance_m else extent.geometry
+    inside = np.zeros(len(lon), dtype=bool)
+    shapely.prepare(zone)
+    inside[ok] = shapely.contains_xy(zone, lon[ok], lat[ok])
+    return float(inside.mean())
+
+
+def check_extent(geoms: gpd.GeoSeries, extent: Extent | None, *, path: Path, min_share: float = 0.5,
+                 what: str = "features") -> None:
+    """Refuse a layer whose features, read in the CRS the file declares (``geoms.crs``), do not lie
+    in ``extent`` (at least ``min_share`` of them, and at least one): the usual cause is a wrong
+    .prj/crs member, swapped latitude and longitude, or shifted coordinates, which would otherwise
+    load the city somewhere else. The error names the declared CRS and every usual Japanese CRS
+    (:data:`CANDIDATE_EPSG`, also with the axes swapped) that would put the features inside."""
+    extent = extent or JAPAN
+    geoms = geoms[~(geoms.is_empty | geoms.isna())]
+    if geoms.empty:
+        return
+    step = max(1, len(geoms) // _SAMPLE)
+    points = representative_points(geoms.iloc[::step])
+    x, y = points.x.to_numpy(), points.y.to_numpy()
+    declared = CRS(geoms.crs)
+    share = _inside_share(x, y, declared, extent)
+    if share >= min_share and share > 0:
+        return
+    # Degrees and metres cannot be mistaken for each other: only CRSs of the coordinates' kind are tried.
+    degrees = bool(np.nanmax(np.abs(np.concatenate([x, y]))) <= 360)
+    fits = []
+    for epsg in CANDIDATE_EPSG:
+        candidate = CRS.from_epsg(epsg)
+        if candidate.is_geographic != degrees:
+            continue
+        name = f"EPSG:{epsg} ({candidate.name})"
+        if not candidate.equals(declared) and _inside_share(x, y, candidate, extent) >= max(min_share, 0.5):
+            fits.append(name)
+        elif candidate.is_geographic and _inside_share(y, x, candidate, extent) >= max(min_share, 0.5):
+            fits.append(f"{name} with latitude and longitude swapped")
+    where = f"{extent.name}" + (f" (within {extent.tolerance_m / 1000:g} km)" if extent.tolerance_m else "")
+    declared_name = f"EPSG:{declared.to_epsg()} ({declared.name})" if declared.to_epsg() else declared.name
+    if fits:
+        hint = ("they would lie inside in " + "; ".join(fits[:4]) + (" …" if len(fits) > 4 else "")
+                + ": correct the file's .prj / crs member (or remove it and give --crs)")
+    else:
+        hint = "no usual Japanese CRS puts them inside: the coordinates are shifted or damaged"
+    raise ExtentError(f"{share:.0%} of the {what} lie in {where} when read in the CRS the file declares, "
+                      f"{declared_name}; {hint}. Nothing was loaded", path=path)

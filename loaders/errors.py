@@ -43,6 +43,11 @@ class CRSConflictError(LoaderError):
     """--crs was given but the file declares a different CRS."""
 
 
+class ExtentError(LoaderError):
+    """The features fall outside where they must lie (the city, or Japan): a wrong CRS declaration,
+    swapped or shifted coordinates. The message names the CRS declared and any that would fit."""
+
+
 class MappingError(LoaderError):
     """The declarative mapping does not match the file (unknown table, labels that disagree)."""
 

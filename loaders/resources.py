@@ -1,7 +1,9 @@
 """Point resources: 国土数値情報 P02/P13/P14/P29, a generic lat/lon CSV, an OSM GeoJSON export and
 空き家 lists → one frame of resources with a declarative kind mapping.
 
-Output columns: ``source_key`` (natural key: source prefix + the feature's id in its source),
+Output columns: ``source_key`` (natural key: source prefix + the feature's id in its source, or
+where the source has no id its name, kind and position rounded to about a metre — never the file
+name, so the same list downloaded again under another name is recognised),
 ``kind`` (a ``karte.models.ResourceKind`` value, kept as plain strings here: no Django),
 ``name``, ``address``, ``is_public``, ``area_m2``, ``attributes`` (dict of the source fields kept),
 ``geometry`` (as in the source, EPSG:6668), ``location`` (a point on it), ``_feature`` (1-based row
@@ -17,8 +19,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .common import (STORAGE_EPSG, clean_geometries, parse_crs, read_japanese_csv, read_vector,
-                     report_far_points, representative_points, to_storage)
+from .common import (JAPAN, STORAGE_EPSG, Extent, check_extent, clean_geometries, parse_crs, read_japanese_csv,
+                     read_vector, report_far_points, representative_points, to_storage)
 from .errors import FileFormatError, MappingError, Report, ValueFormatError
 from .kinds import PUBLIC_KINDS
 
@@ -97,10 +99,18 @@ class ResourceData:
     extra: dict = field(default_factory=dict)
 
 
-def _finish(gdf: gpd.GeoDataFrame, report: Report, extent, tolerance_m: float, source_crs: str) -> ResourceData:
+def _finish(gdf: gpd.GeoDataFrame, report: Report, extent: Extent | None, tolerance_m: float,
+            source_crs: str) -> ResourceData:
+    # Most points of a prefecture's file lie in other cities (skipped one by one below), but none in
+    # the city, or most outside Japan, means coordinates read in the wrong CRS: refused.
+    check_extent(gdf.geometry, JAPAN, path=report.path, what="resources")
+    if extent is not None:
+        check_extent(gdf.geometry, Extent(extent.geometry, extent.name, tolerance_m), path=report.path,
+                     min_share=0.0, what="resources")
     gdf = to_storage(gdf)
     locations = representative_points(gdf.geometry)
-    near = report_far_points(locations, gdf["feature"], extent, report, tolerance_m)
+    near = report_far_points(locations, gdf["feature"], extent.geometry if extent is not None else None, report,
+                             tolerance_m)
     gdf = gdf.loc[near].copy()
     gdf["location"] = locations[near].values
     dup = gdf["source_key"].duplicated(keep=False)
@@ -195,6 +205,12 @@ def _points_from_table(frame: pd.DataFrame, path: Path, lat: str, lon: str, crs)
     return gpd.GeoSeries(gpd.points_from_xy(lon_v, lat_v), index=frame.index, crs=given)
 
 
+def point_key(prefix: str, kind: str, name: str, lat: float, lon: float) -> str:
+    """Natural key of a listed point without an id of its own: name + kind + position to 5 decimals
+    of a degree (≈1 m), e.g. ``csv:community_hall:中野島集会所@35.61234,139.55678``."""
+    return f"{prefix}:{kind}:{name}@{lat:.5f},{lon:.5f}"
+
+
 def read_points_csv(path: Path | str, *, lat: str = "緯度", lon: str = "経度", name: str = "名称",
                     kind: str | None = "種別", kind_labels: dict[str, str] | None = None, fixed_kind: str | None = None,
                     address: str | None = "所在地", id_column: str | None = None, prefix: str = "csv",
@@ -203,7 +219,8 @@ def read_points_csv(path: Path | str, *, lat: str = "緯度", lon: str = "経度
     """A CSV with latitude/longitude columns (names configurable) → resources.
 
     The kind comes from ``fixed_kind`` or from the ``kind`` column through ``kind_labels``
-    (default ``CSV_KIND_LABELS``). Coordinates are JGD2011 unless ``crs`` says otherwise (a lat/lon
+    (default ``CSV_KIND_LABELS``). The natural key is ``prefix:`` + the ``id_column`` value, or
+    :func:`point_key` without one; give lists whose ids could collide a ``prefix`` each. Coordinates are JGD2011 unless ``crs`` says otherwise (a lat/lon
     CSV carries no CRS; WGS84 and JGD2011 differ by < 1 m).
     """
     path = Path(path)
@@ -236,10 +253,10 @@ def read_points_csv(path: Path | str, *, lat: str = "緯度", lon: str = "経度
         empty = ids == ""
         if empty.any():
             raise ValueFormatError("empty id", path=path, row=int(frame.index[empty.to_numpy()][0]), field=id_column)
+        out["source_key"] = [f"{prefix}:{i}" for i in ids]
     else:
-        ids = pd.Series([f"{n}@{float(a):.5f},{float(o):.5f}" for n, a, o in zip(out["name"], frame[lat], frame[lon])],
-                        index=frame.index)
-    out["source_key"] = [f"{prefix}:{i}" for i in ids]
+        out["source_key"] = [point_key(prefix, k, n, float(a), float(o))
+                             for k, n, a, o in zip(out["kind"], out["name"], frame[lat], frame[lon])]
     out["area_m2"] = np.nan
     other = [c for c in frame.columns if c not in {lat, lon, name, address, id_column, kind}]
     out["attributes"] = [{c: r[c] for c in other if r[c] != ""} for _, r in frame.iterrows()]

@@ -272,3 +272,16 @@ def test_mesh_columns_are_found_by_label(tmp_path):
     original = read_mesh_table(source)
     pd.testing.assert_frame_equal(again.frame.drop(columns="row"), original.frame.drop(columns="row"))
     assert any("3 column(s)" in str(issue) for issue in again.report.issues)
+
+
+def test_wrong_prj_is_refused_against_japan_when_nothing_is_loaded(tmp_path):
+    from loaders.errors import ExtentError
+
+    from .altered import with_prj
+
+    bad = with_prj(FIXTURES / "census" / "2020" / "r20ka14130.shp", tmp_path, 32654)
+    with pytest.raises(ExtentError) as error:
+        read_census_boundary(bad)
+    message = str(error.value)
+    assert "0% of the small areas lie in Japan" in message and "EPSG:32654" in message
+    assert "EPSG:6668 (JGD2011)" in message and "EPSG:4612 (JGD2000)" in message

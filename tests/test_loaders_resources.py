@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from loaders.boundaries import read_n03
+from loaders.common import Extent
 from loaders.errors import FileFormatError, MappingError, ValueFormatError
 from loaders.resources import read_ksj_facilities, read_osm_export, read_points_csv, read_vacant_houses
 
@@ -15,7 +16,8 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 @pytest.fixture(scope="module")
 def city_extent():
-    return read_n03(FIXTURES / "n03" / "N03-20240101_14_kawasaki.geojson").extra["cities"].geometry.iloc[0]
+    geometry = read_n03(FIXTURES / "n03" / "N03-20240101_14_kawasaki.geojson").extra["cities"].geometry.iloc[0]
+    return Extent(geometry, "川崎市")
 
 
 def _columns_ok(frame):

@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import shapely
+from django.contrib.gis.db.models import Extent as BoundingBox
 from django.contrib.gis.geos import GEOSGeometry
 from django.db import transaction
 
 from karte.frames import shapely_from_geos as from_geos
-from karte.models import STORAGE_SRID, City, Dataset, Ward, bump_data_version
-from loaders.common import sha256_of
+from karte.models import STORAGE_SRID, CensusArea, City, Dataset, Ward, bump_data_version
+from loaders.boundaries import in_city
+from loaders.common import Extent, require_file, sha256_of
 from loaders.errors import LoaderError
 
 from . import progress
@@ -201,19 +203,30 @@ class BaseImporter:
                                                       else "several cities are loaded") + ")", path=self.path)
         return None
 
-    def city_extent(self):
-        city = self.city(required=False)
+    def reference_extent(self, *, named_city_only: bool = False) -> Extent | None:
+        """Where this file's features must lie: the city's N03 polygon when it is loaded, else the
+        small areas already loaded for it (the first boundary), else None (the readers then check
+        against Japan). ``named_city_only``: only a city given with --city counts (an N03 file may
+        bring a city other than the one loaded)."""
+        city = City.objects.filter(code=self.city_code).first() if self.city_code else (
+            None if named_city_only else self.city(required=False))
         if city is not None and city.geom is not None:
-            return from_geos(city.geom)
-        return None
+            return Extent(from_geos(city.geom), f"{city.name_ja} ({city.code}, N03)")
+        code = city.code if city is not None else self.city_code
+        if not code:
+            return None
+        codes = [c for c in CensusArea.objects.values_list("city_code", flat=True).distinct() if in_city(c, code)]
+        box = CensusArea.objects.filter(city_code__in=codes).aggregate(box=BoundingBox("geom"))["box"]
+        if box is None:
+            return None
+        return Extent(shapely.box(*box), f"the small areas of {code} already loaded")
 
     def ward_codes_of(self, city_code: str) -> set[str]:
         codes = set(Ward.objects.filter(city__code=city_code).values_list("code", flat=True))
         return codes | {city_code}
 
     def run(self) -> ImportSummary:
-        if not self.path.exists():
-            raise LoaderError("file not found", path=self.path)
+        require_file(self.path)
         if self.needs_year and not self.year:
             raise LoaderError("this source needs --year (the file does not say which year it describes)",
                               path=self.path)
@@ -234,6 +247,9 @@ class BaseImporter:
                     vintage=vintage, file_name=self.path.name, checksum=checksum)
             with progress.showing(f"{self.source} {self.path.name}", self.show_progress):
                 self.persist(dataset, data, summary)
+            if not summary.created + summary.updated + summary.unchanged:
+                why = f" ({summary.messages[0]}{' …' if len(summary.messages) > 1 else ''})" if summary.messages else ""
+                raise LoaderError(f"nothing to load: no row of this file was kept{why}", path=self.path)
             if not summary.dataset_reused:
                 dataset.row_count = summary.created + summary.updated + summary.unchanged
                 dataset.rows_created, dataset.rows_updated = summary.created, summary.updated

@@ -17,7 +17,8 @@ class WardsImporter(BaseImporter):
     default_source_name = "国土数値情報 行政区域データ (N03)"
 
     def read(self):
-        return read_n03(self.path, crs=self.crs, city_code=self.city_code)
+        return read_n03(self.path, crs=self.crs, city_code=self.city_code,
+                        extent=self.reference_extent(named_city_only=True))
 
     def persist(self, dataset, data, summary: ImportSummary) -> None:
         cities = data.extra["cities"]
@@ -47,7 +48,8 @@ class CensusBoundaryImporter(BaseImporter):
         # Areas are measured in the city's plane rectangular zone; before its N03 is loaded, in the
         # configured default zone.
         srid = city.projected_srid if city else settings.KARTE_DEFAULT_PROJECTED_SRID
-        return read_census_boundary(self.path, crs=self.crs, metric_epsg=srid)
+        return read_census_boundary(self.path, crs=self.crs, metric_epsg=srid,
+                                    city_code=city.code if city else self.city_code, extent=self.reference_extent())
 
     def persist(self, dataset, data, summary: ImportSummary) -> None:
         frame = data.frame
@@ -89,7 +91,8 @@ class SchoolDistrictImporter(BaseImporter):
 
     def read(self):
         fields = self.options.get("fields")
-        return read_school_districts(self.path, crs=self.crs, fields=fields, city_code=self.city_code)
+        return read_school_districts(self.path, crs=self.crs, fields=fields, city_code=self.city_code,
+                                     extent=self.reference_extent())
 
     def persist(self, dataset, data, summary: ImportSummary) -> None:
         city = self.city(required=True)

@@ -6,11 +6,13 @@ import filecmp
 import shutil
 from pathlib import Path
 
+import geopandas as gpd
+import shapely
 from django.conf import settings
 from django.db import transaction
 
 from karte.models import AreaStatistic, Dataset, RasterLayer
-from loaders.errors import LoaderError
+from loaders.errors import ExtentError, LoaderError
 from loaders.mesh import read_mesh_table
 from loaders.raster import inspect_raster
 
@@ -27,6 +29,14 @@ class RasterImporter(BaseImporter):
 
     def read(self):
         info = inspect_raster(self.path, crs=self.crs)
+        extent = self.reference_extent()
+        if extent is not None:
+            # A raster covering a whole river basin may reach far beyond the city; it must at least
+            # cover part of it.
+            covered = gpd.GeoSeries([shapely.box(*info.bounds)], crs=info.crs).to_crs(6668).iloc[0]
+            if not covered.intersects(extent.geometry):
+                raise ExtentError(f"the raster (bounds {info.bounds} in {info.crs}) does not cover any part of "
+                                  f"{extent.name}: wrong CRS or another place", path=self.path)
         kind = self.options.get("kind", "other")
         if kind not in RasterLayer.Kind.values:
             raise LoaderError(f"raster kind {kind!r} is not one of {', '.join(RasterLayer.Kind.values)}", path=self.path)

@@ -13,6 +13,7 @@ from loaders.resources import read_ksj_facilities, read_osm_export, read_points_
 
 from .base import BaseImporter, ImportSummary, from_geos, optional_float, to_geos
 
+CSV_PREFIX = "csv"
 FAR_TOLERANCE_M = 1000.0  # a facility just across the border still serves the city's residents
 
 
@@ -23,7 +24,7 @@ class _ResourceImporter(BaseImporter):
         raise NotImplementedError
 
     def read(self):
-        extent = self.city_extent()
+        extent = self.reference_extent()
         tolerance = float(self.options.get("tolerance_m", FAR_TOLERANCE_M))
         data = self.load_frame(extent, tolerance)
         if extent is None:
@@ -85,7 +86,8 @@ class P29Importer(KsjFacilityImporter):
 
 class ResourceCsvImporter(_ResourceImporter):
     """A CSV with lat/lon columns; options: lat, lon, name, kind (column), fixed_kind, address, id,
-    prefix, kind_labels (dict label → kind), encoding."""
+    prefix (of the natural key, ``csv`` by default — not the file name, so that a list downloaded
+    again under another name is the same list), kind_labels (dict label → kind), encoding."""
 
     source = "resource_csv"
     default_source_name = "施設一覧 CSV"
@@ -95,7 +97,7 @@ class ResourceCsvImporter(_ResourceImporter):
         return read_points_csv(self.path, lat=o.get("lat", "緯度"), lon=o.get("lon", "経度"), name=o.get("name", "名称"),
                                kind=o.get("kind", "種別"), kind_labels=o.get("kind_labels"),
                                fixed_kind=o.get("fixed_kind"), address=o.get("address", "所在地"),
-                               id_column=o.get("id"), prefix=o.get("prefix", self.path.stem), crs=self.crs,
+                               id_column=o.get("id"), prefix=o.get("prefix", CSV_PREFIX), crs=self.crs,
                                encoding=o.get("encoding"), extent=extent, tolerance_m=tolerance)
 
 
