@@ -12,6 +12,9 @@ running twice gives the same rows). Tiers:
   same imputation); resource counts use the ward polygons;
 * city (市): sums over all small areas / districts.
 
+A city without wards (an ordinary 市: N03 gives no 区) has two tiers, district and city: the ward
+tier is skipped, not filled with the city under another name.
+
 Ratios at every tier are recomputed from the summed counts (:mod:`spatial.compare`). Every value
 carries ``method`` (human text), ``inputs`` (datasets with id, source, vintage, licence; year;
 method id; parameters) and ``uncertain_share``.
@@ -104,7 +107,8 @@ def compute_all(city: City | str | None = None, year: int | None = None, walk_di
 # Census tiers
 # ------------------------------------------------------------------------------------------------
 
-def _census_year(city: City, year: int, districts_metric: gpd.GeoDataFrame, crs_metric: int) -> CensusYear | None:
+def _census_year(city: City, year: int, districts_metric: gpd.GeoDataFrame, crs_metric: int,
+                 has_wards: bool = True) -> CensusYear | None:
     areas = frames.census_areas_frame(city, year)
     figures = frames.census_figures_frame(city, year)
     if areas.empty or figures.empty:
@@ -155,13 +159,13 @@ def _census_year(city: City, year: int, districts_metric: gpd.GeoDataFrame, crs_
     dataset_ids |= {int(d) for d in areas["dataset_id"].dropna().unique()}
     if dasymetric:
         dataset_ids |= set(population.dataset_ids)
+    tiers = {DISTRICT: TierFigures(district_values, district_uncertain)}
+    if has_wards:
+        tiers[WARD] = TierFigures(ward_values, ward_uncertain)
+    tiers[CITY] = TierFigures(city_values, city_uncertain)
     return CensusYear(
         year=year,
-        tiers={
-            DISTRICT: TierFigures(district_values, district_uncertain),
-            WARD: TierFigures(ward_values, ward_uncertain),
-            CITY: TierFigures(city_values, city_uncertain),
-        },
+        tiers=tiers,
         dataset_ids=dataset_ids,
         method=result.method,
         imputed_cells=int((imputed.to_numpy() != 0).sum()),
@@ -178,7 +182,7 @@ def _resource_tiers(
     city: City, districts_metric: gpd.GeoDataFrame, crs_metric: int, summary: CitySummary
 ) -> tuple[dict[str, pd.DataFrame], set[int], dict]:
     resources = frames.resources_frame(city)
-    hazard = frames.raster_layer(RasterLayer.Kind.HAZARD)
+    hazard = frames.raster_layer(RasterLayer.Kind.HAZARD, city)
     hazard_path = frames.raster_path(hazard) if hazard is not None else None
     parameters: dict = {}
     dataset_ids = {int(d) for d in resources["dataset_id"].dropna().unique()} if len(resources) else set()
@@ -200,7 +204,10 @@ def _resource_tiers(
         ward = compare.aggregate_counts(district, districts_metric["ward_code"].fillna("").to_numpy())
         ward = ward.loc[[c for c in ward.index if c]]
     city_counts = compare.aggregate_counts(district, [city.code] * len(district))
-    return {DISTRICT: district, WARD: ward, CITY: city_counts}, dataset_ids, parameters
+    tiers = {DISTRICT: district, CITY: city_counts}
+    if len(ward):
+        tiers[WARD] = ward
+    return tiers, dataset_ids, parameters
 
 
 def _walk_coverage(
@@ -224,9 +231,10 @@ def _walk_coverage(
     demand["city_code"] = city.code
     tiers = {
         DISTRICT: coverage_shares(demand, flags["covered"], by="district_code"),
-        WARD: coverage_shares(demand, flags["covered"], by="ward_code"),
         CITY: coverage_shares(demand, flags["covered"], by="city_code"),
     }
+    if frames.ward_codes(city):
+        tiers[WARD] = coverage_shares(demand, flags["covered"], by="ward_code")
     stored = score_all_candidates(city, walk_distance_m=walk_distance_m, year=year, inputs=inputs)
     return tiers, stored, inputs.placement
 
@@ -305,13 +313,14 @@ def compute_city(city: City, *, year: int | None = None, walk_distance_m: float 
     district_dataset_ids = {int(d) for d in districts["dataset_id"].dropna().unique()}
     summary.districts = len(districts)
 
+    has_wards = bool(frames.ward_codes(city))
     loaded_years = frames.census_years(city)
     if year is not None and year not in loaded_years:
         summary.warnings.append(f"census year {year} not loaded (loaded: {loaded_years})")
     wanted = [y for y in loaded_years if year is None or y in (year, year - 5)]
     census: dict[int, CensusYear] = {}
     for y in wanted:
-        figures = _census_year(city, y, districts_metric, crs_metric)
+        figures = _census_year(city, y, districts_metric, crs_metric, has_wards)
         if figures is not None:
             census[y] = figures
             summary.imputed_cells[y] = figures.imputed_cells
@@ -321,7 +330,7 @@ def compute_city(city: City, *, year: int | None = None, walk_distance_m: float 
     resources, resource_dataset_ids, resource_parameters = _resource_tiers(city, districts_metric, crs_metric, summary)
     rows = _Rows(city)
     base_parameters = {"crs_metric": crs_metric, "allocate_total": True,
-                       "suppressed": "impute", "impute_group": "ward (city_code)"}
+                       "suppressed": "impute", "impute_group": "ward (city_code)" if has_wards else "city (city_code)"}
 
     for y in store_years:
         this = census[y]
@@ -329,7 +338,7 @@ def compute_city(city: City, *, year: int | None = None, walk_distance_m: float 
         census_ids = this.dataset_ids | district_dataset_ids
         isolation_frame = isolation_uncertain = None
         for tier, figures in this.tiers.items():
-            tier_resources = resources[tier].reindex(figures.values.index)
+            tier_resources = (resources[tier] if tier in resources else pd.DataFrame()).reindex(figures.values.index)
             counts = pd.concat([figures.values, tier_resources], axis=1)
             uncertain = pd.concat(
                 [figures.uncertain, pd.DataFrame(0.0, index=tier_resources.index, columns=tier_resources.columns)],
@@ -337,7 +346,8 @@ def compute_city(city: City, *, year: int | None = None, walk_distance_m: float 
             )
             ratios = derived_indicators(counts)
             ratio_uncertain = derived_uncertainty(uncertain, counts)
-            tier_method = this.method if tier == DISTRICT else "小地域の値を区・市で合計(秘匿値は区の比率で補完)"
+            tier_method = this.method if tier == DISTRICT else (
+                "小地域の値を区・市で合計(秘匿値は区の比率で補完)" if has_wards else "小地域の値を市で合計(秘匿値は市の比率で補完)")
             rows.add_frame(tier, y, figures.values, figures.uncertain, method_of=tier_method,
                            dataset_ids=census_ids, parameters=interpolation_parameters)
             rows.add_frame(tier, y, tier_resources, None, method_of="資源の地点を地域に割当て",

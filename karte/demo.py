@@ -1,4 +1,9 @@
-"""The demo: every file listed in fixtures/manifest.json, loaded in order (idempotent)."""
+"""The demo cities: every file listed in a fixtures manifest, loaded in order (idempotent).
+
+``fixtures/manifest.json`` is the default demo city (川崎市, 14130, seven wards);
+``fixtures/<folder>/manifest.json`` are further demo cities, each naming its JIS code under
+``"city"`` (松本市, 20202: a 市 without wards). ``load_demo(city=…)`` picks one by its code.
+"""
 from __future__ import annotations
 
 import json
@@ -7,10 +12,31 @@ from pathlib import Path
 from django.conf import settings
 
 from karte.importers import ImportSummary, run_load
+from loaders.errors import LoaderError
 
 
 def _manifest_path(manifest_path: Path | None) -> Path:
     return Path(manifest_path or Path(settings.KARTE_FIXTURES_DIR) / "manifest.json")
+
+
+def demo_manifests() -> dict[str, Path]:
+    """JIS code → manifest of every demo city (the default city's first)."""
+    base = Path(settings.KARTE_FIXTURES_DIR)
+    found = {}
+    for path in [base / "manifest.json", *sorted(base.glob("*/manifest.json"))]:
+        if path.exists():
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(manifest, dict) and manifest.get("city"):
+                found.setdefault(str(manifest["city"]), path)
+    return found
+
+
+def manifest_for_city(city: str) -> Path:
+    manifests = demo_manifests()
+    try:
+        return manifests[str(city)]
+    except KeyError:
+        raise LoaderError(f"no demo city {city!r}; the demo cities are {', '.join(manifests) or 'none'}") from None
 
 
 def manifest_entries(manifest_path: Path | None = None) -> list[dict]:
@@ -19,10 +45,12 @@ def manifest_entries(manifest_path: Path | None = None) -> list[dict]:
     return manifest["loads"] if isinstance(manifest, dict) else manifest
 
 
-def load_demo(stdout=None, manifest_path: Path | None = None, show_progress: bool = False) -> list[ImportSummary]:
-    """Load every manifest entry; write one summary line per load to ``stdout`` if given.
-    Loading again changes nothing (each importer upserts by natural key)."""
-    path = _manifest_path(manifest_path)
+def load_demo(stdout=None, manifest_path: Path | None = None, show_progress: bool = False,
+              city: str | None = None) -> list[ImportSummary]:
+    """Load every entry of a manifest (the default demo city's, or ``city``'s); write one summary
+    line per load to ``stdout`` if given. Loading again changes nothing (each importer upserts by
+    natural key)."""
+    path = manifest_for_city(city) if city and manifest_path is None else _manifest_path(manifest_path)
     base = path.parent
     entries = manifest_entries(path)
     summaries = []
@@ -37,6 +65,7 @@ def load_demo(stdout=None, manifest_path: Path | None = None, show_progress: boo
     if stdout is not None:
         created = sum(s.created for s in summaries)
         updated = sum(s.updated for s in summaries)
-        stdout.write(f"load_demo: {len(summaries)} files from {path.name}: {created} rows created, {updated} updated "
+        shown = path.name if path.parent == Path(settings.KARTE_FIXTURES_DIR) else f"{path.parent.name}/{path.name}"
+        stdout.write(f"load_demo: {len(summaries)} files from {shown}: {created} rows created, {updated} updated "
                      "(synthetic demo data, see fixtures/README.md)")
     return summaries

@@ -150,9 +150,21 @@ def resources_frame(city: City | str | None = None, kinds: Iterable[str] | None 
     return _frame(rows, geometry_key="location")
 
 
-def raster_layer(kind: str) -> RasterLayer | None:
-    """The most recently loaded raster layer of a kind (``hazard``, ``population`` …), or None."""
-    return RasterLayer.objects.filter(kind=kind).order_by("-id").first()
+def raster_layer(kind: str, city: City | None = None) -> RasterLayer | None:
+    """The most recently loaded raster layer of a kind (``hazard``, ``population`` …), or None; with
+    ``city``, the most recent one covering part of it (another city's flood raster says nothing
+    about this one: a hazard share of 0 from it would claim no risk where none was measured)."""
+    layers = RasterLayer.objects.filter(kind=kind).order_by("-id")
+    if city is None or city.geom is None:
+        return layers.first()
+    area = shapely_from_geos(city.geom)
+    for layer in layers:
+        if len(layer.bounds or ()) != 4:
+            return layer  # bounds unknown: cannot tell, keep the old behaviour
+        covered = gpd.GeoSeries([shapely.box(*layer.bounds)], crs=layer.crs).to_crs(STORAGE_SRID).iloc[0]
+        if covered.intersects(area):
+            return layer
+    return None
 
 
 def raster_path(layer: RasterLayer) -> Path | None:

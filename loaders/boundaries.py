@@ -139,8 +139,8 @@ def read_census_boundary(path: Path | str, *, crs=None, metric_epsg: int = 6677,
 
 
 def read_n03(path: Path | str, *, crs=None, city_code: str | None = None, extent: Extent | None = None) -> PolygonData:
-    """国土数値情報 N03 行政区域 → one row per ward (parts dissolved), ``extra['cities']`` with each
-    city as the union of its wards. Keeps the wards of ``city_code`` if given; they must lie in
+    """国土数値情報 N03 行政区域 → one row per ward of a designated city (parts dissolved; none for
+    an ordinary 市), ``extra['cities']`` with each city as the union of its polygons. Keeps the wards of ``city_code`` if given; they must lie in
     ``extent`` (Japan by default)."""
     path = Path(path)
     gdf, source = read_vector(path, crs=crs)
@@ -170,8 +170,10 @@ def read_n03(path: Path | str, *, crs=None, city_code: str | None = None, extent
         report.add(f"ward {code}: {n} polygons (islands/enclaves) dissolved into one MultiPolygon")
     wards["geometry"] = wards.geometry.map(to_multipolygon)
     wards["name_en"] = wards["code"].map(KNOWN_ROMAJI).fillna("")
-    wards = wards.loc[wards["code"] != wards["city_code"]] if (wards["code"] != wards["city_code"]).any() else wards
+    # An ordinary 市 is its own municipality: it becomes a City with no Ward (two tiers, district
+    # and city), never a ward named after itself.
     cities = wards.dissolve(by="city_code", aggfunc={"city_name": "first"}).reset_index()
+    wards = wards.loc[wards["code"] != wards["city_code"]]
     cities["geometry"] = cities.geometry.map(to_multipolygon)
     cities = cities.rename(columns={"city_code": "code", "city_name": "name_ja"})
     cities["name_en"] = cities["code"].map(KNOWN_ROMAJI).fillna("")

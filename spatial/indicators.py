@@ -184,12 +184,21 @@ INDICATORS: dict[str, IndicatorSpec] = {spec.code: spec for spec in [*_census_co
 CENSUS_COUNT_VARIABLES: tuple[str, ...] = tuple(spec.code for spec in _census_counts())
 
 
-def ratio(numerator: pd.Series | np.ndarray, denominator: pd.Series | np.ndarray, scale: float = 1.0):
-    """``numerator / denominator × scale``; NaN (unknown) where the denominator is 0 or unknown."""
+# An interpolated count below half a person or household is a sliver of a neighbouring area (district
+# and small-area boundaries never align exactly), not people: a ratio over it would be noise, e.g. a
+# district where nobody is 65 or older showing "27 % of its elderly live alone" from 0.0015
+# households. Such ratios are unknown (None), like ratios over nobody.
+MIN_DENOMINATOR = 0.5
+
+
+def ratio(numerator: pd.Series | np.ndarray, denominator: pd.Series | np.ndarray, scale: float = 1.0,
+          min_denominator: float = 0.0):
+    """``numerator / denominator × scale``; NaN (unknown) where the denominator is unknown, 0, or
+    below ``min_denominator``."""
     num = np.asarray(numerator, dtype=float)
     den = np.asarray(denominator, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        result = np.where(np.isfinite(den) & (den > 0), num / den * scale, np.nan)
+        result = np.where(np.isfinite(den) & (den > 0) & (den >= min_denominator), num / den * scale, np.nan)
     if isinstance(numerator, pd.Series):
         return pd.Series(result, index=numerator.index)
     return result
@@ -220,8 +229,10 @@ def derived_indicators(counts: pd.DataFrame, codes: tuple[str, ...] | None = Non
     """Ratio indicators from counts, one row per area: every registered ratio whose inputs are present.
 
     ``counts``: persons/households/m²/km² per area (any tier). Sums over the numerator and
-    denominator variables are taken per area before dividing; an unknown input makes the result
-    unknown (NaN). Returns percent / per-1,000 / m² per person as the registry's unit says.
+    denominator variables are taken per area before dividing; an unknown input, or a denominator
+    below :data:`MIN_DENOMINATOR` (nobody: a district where no one is 65 or older has no elderly
+    living-alone share), makes the result unknown (NaN). Returns percent / per-1,000 / m² per person
+    as the registry's unit says.
     """
     counts = with_age_groups(counts)
     result = pd.DataFrame(index=counts.index)
@@ -232,7 +243,7 @@ def derived_indicators(counts: pd.DataFrame, codes: tuple[str, ...] | None = Non
             continue
         numerator = counts[list(spec.numerator)].sum(axis=1, min_count=len(spec.numerator), skipna=False)
         denominator = counts[list(spec.denominator)].sum(axis=1, min_count=len(spec.denominator), skipna=False)
-        result[spec.code] = ratio(numerator, denominator, spec.scale)
+        result[spec.code] = ratio(numerator, denominator, spec.scale, MIN_DENOMINATOR)
     return result
 
 

@@ -29,20 +29,30 @@ def pytest_report_header(config) -> str:
     return f"Karte database backend: {backend}"
 
 
-@pytest.fixture(scope="module")
-def demo_db(django_db_setup, django_db_blocker):
-    """The fixture city loaded (every manifest entry) and its indicators computed, committed to the
-    test database for one test module and flushed after it, so modules that test loading itself
-    still start from an empty database. Use it with ``db`` (not ``transactional_db``, whose flush
-    would empty it mid-module)."""
+def _loaded_and_computed(django_db_blocker, city: str | None = None):
     from django.core.management import call_command
 
     from karte.compute import compute_all
     from karte.demo import load_demo
 
     with django_db_blocker.unblock():
-        load_demo()
-        summary = compute_all()
+        load_demo(city=city)
+        summary = compute_all(city=city)
     yield summary
     with django_db_blocker.unblock():
         call_command("flush", interactive=False, verbosity=0)
+
+
+@pytest.fixture(scope="module")
+def second_city_db(django_db_setup, django_db_blocker):
+    """The second demo city (松本市 20202, a 市 without wards) loaded and computed, like ``demo_db``."""
+    yield from _loaded_and_computed(django_db_blocker, city="20202")
+
+
+@pytest.fixture(scope="module")
+def demo_db(django_db_setup, django_db_blocker):
+    """The fixture city loaded (every manifest entry) and its indicators computed, committed to the
+    test database for one test module and flushed after it, so modules that test loading itself
+    still start from an empty database. Use it with ``db`` (not ``transactional_db``, whose flush
+    would empty it mid-module)."""
+    yield from _loaded_and_computed(django_db_blocker)

@@ -211,3 +211,13 @@ def test_pyramid_follows_an_open_band_at_75():
     assert pyramid.index[-1] == "75_plus" and len(pyramid) == 16
     assert pyramid.loc["75_plus", "female"] == 12.0
     assert pyramid.loc["75_plus", "label_ja"] == "75歳以上"
+
+
+def test_ratio_over_a_sliver_is_unknown_not_noise():
+    """A district where nobody is 65 or older still gets a few thousandths of a household from the
+    slivers of neighbouring small areas: its elderly living-alone share is unknown, not 27 %."""
+    counts = pd.DataFrame({"households_with_elderly": [0.0015, 0.0, 40.0],
+                           "households_elderly_alone": [0.0004, 0.0, 10.0]}, index=["campus", "empty", "town"])
+    share = derived_indicators(counts)["elderly_alone_share"]
+    assert np.isnan(share["campus"]) and np.isnan(share["empty"])
+    assert share["town"] == pytest.approx(25.0)

@@ -82,8 +82,9 @@ def _largest_overlap(geom, candidates: list[tuple[str, object]]) -> str | None:
 
 
 class SchoolDistrictImporter(BaseImporter):
-    """A27 小学校区 (or a municipality's file via ``options['fields']``) → District, linked to its
-    ward by municipality code, or by overlay (largest shared area) where the code is missing."""
+    """A27 小学校区 (or a municipality's own file via ``options['fields']``, e.g. a shapefile with
+    学区ID/学校名) → District, linked to its ward by municipality code, or by overlay (largest
+    shared area) where the code is missing; in a city without wards, to the city only."""
 
     source = "a27"
     dataset_kind = Dataset.Kind.SCHOOL_DISTRICT
@@ -105,9 +106,11 @@ class SchoolDistrictImporter(BaseImporter):
             if ward_code and ward_code not in wards and ward_code != city.code:
                 summary.messages.append(f"feature {r.feature}: ward {ward_code} is not loaded: linked by overlay")
                 ward_code = None
-            if not ward_code or ward_code == city.code:
+            if (not ward_code or ward_code == city.code) and ward_shapes:
                 ward_code = _largest_overlap(r.geometry, ward_shapes)
                 summary.messages.append(f"feature {r.feature} ({r.code}): ward {ward_code or 'not found'} by overlay")
+            elif ward_code == city.code:
+                ward_code = None  # a city without wards: districts belong to the city directly
             if city_shape is not None and not r.geometry.intersects(city_shape):
                 summary.messages.append(f"feature {r.feature} ({r.code}) lies outside {city.name_ja}: skipped")
                 continue

@@ -1,4 +1,5 @@
-"""Loads the demo fixtures listed in fixtures/manifest.json (then run compute_indicators)."""
+"""Loads a demo city's fixtures (fixtures/manifest.json, or another city's with --city; then run
+compute_indicators)."""
 from django.core.management.base import BaseCommand, CommandError
 
 from karte.demo import load_demo
@@ -7,13 +8,16 @@ from loaders.errors import LoaderError
 
 
 class Command(BaseCommand):
-    help = "Load the demo city's fixtures (fixtures/manifest.json); idempotent. Then run compute_indicators."
+    help = ("Load a demo city's fixtures (fixtures/manifest.json, or fixtures/<city>/manifest.json with --city); "
+            "idempotent. Then run compute_indicators.")
 
     def add_arguments(self, parser):
+        parser.add_argument("--city", help="JIS code of another demo city (e.g. 20202 松本市, a 市 without wards)")
         parser.add_argument("--quiet", action="store_true", help="no progress bars (never drawn in CI or a pipe)")
 
-    def handle(self, *args, quiet=False, **options):
+    def handle(self, *args, city=None, quiet=False, **options):
         try:
-            load_demo(stdout=self.stdout, show_progress=progress.wanted(quiet or options.get("verbosity", 1) == 0))
+            load_demo(stdout=self.stdout, city=city,
+                      show_progress=progress.wanted(quiet or options.get("verbosity", 1) == 0))
         except LoaderError as error:
             raise CommandError(str(error)) from None
