@@ -103,6 +103,19 @@ def compute_all(city: City | str | None = None, year: int | None = None, walk_di
     return {"cities": summaries, "values_stored": sum(s["values_stored"] for s in summaries.values())}
 
 
+def summary_lines(summary: dict) -> list[str]:
+    """One line per city of a :func:`compute_all` summary (and its warnings), as commands print them."""
+    lines = []
+    for code, part in summary["cities"].items():
+        years = ", ".join(str(y) for y in part["years"]) or "none"
+        lines.append(
+            f"compute_indicators {code}: {part['values_stored']} values of {part['indicators']} indicators, "
+            f"{part['districts']} districts, census years {years}, {part['candidate_sites']} candidate sites, "
+            f"imputed cells {part['imputed_cells']}, {part['seconds']} s")
+        lines += [f"  warning: {warning}" for warning in part["warnings"]]
+    return lines
+
+
 # ------------------------------------------------------------------------------------------------
 # Census tiers
 # ------------------------------------------------------------------------------------------------

@@ -12,6 +12,8 @@ Environment variables (all optional in development):
 - ``KARTE_CACHE_URL``: the cache of read answers (``karte.httpcache``): ``redis://host:6379/1`` in
   production, ``locmem://`` (one process), or ``file:///abs/dir``; default a file cache in
   ``var/cache`` shared by the server's worker processes.
+- ``KARTE_OPEN_DATA_CACHE``: download cache of ``fetch_open_data`` (default ``var/open_data``);
+  ``KARTE_OPEN_DATA_BASE_URL``: one base URL replacing the portals' (a mirror, a test server).
 """
 from __future__ import annotations
 
@@ -174,6 +176,10 @@ WHITENOISE_AUTOREFRESH = not PRODUCTION  # and no collected STATIC_ROOT is expec
 KARTE_TILES = os.environ.get("KARTE_TILES", "gsi")
 KARTE_FIXTURES_DIR = BASE_DIR / "fixtures"
 KARTE_RASTER_DIR = VAR_DIR / "rasters"
+# fetch_open_data: where downloads are cached, and one base URL replacing every portal's (e-Stat,
+# 国土数値情報, Overpass) — for a mirror, or a test server on 127.0.0.1.
+KARTE_OPEN_DATA_CACHE = Path(os.environ.get("KARTE_OPEN_DATA_CACHE", VAR_DIR / "open_data"))
+KARTE_OPEN_DATA_BASE_URL = os.environ.get("KARTE_OPEN_DATA_BASE_URL", "")
 KARTE_DEFAULT_PROJECTED_SRID = 6677  # JGD2011 / Japan Plane Rectangular CS IX (Kanagawa, Tokyo)
 KARTE_STORAGE_SRID = 6668  # JGD2011 geographic
 

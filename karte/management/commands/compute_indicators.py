@@ -1,7 +1,7 @@
 """Compute every indicator of a city (or all cities) and store it: see karte.compute."""
 from django.core.management.base import BaseCommand, CommandError
 
-from karte.compute import compute_all
+from karte.compute import compute_all, summary_lines
 from karte.layers import ParameterError
 
 
@@ -23,12 +23,5 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from None
         if not summary["cities"]:
             self.stdout.write("compute_indicators: no city loaded yet (run `python manage.py load_demo`).")
-        for code, part in summary["cities"].items():
-            years = ", ".join(str(y) for y in part["years"]) or "none"
-            self.stdout.write(
-                f"compute_indicators {code}: {part['values_stored']} values of {part['indicators']} indicators, "
-                f"{part['districts']} districts, census years {years}, {part['candidate_sites']} candidate sites, "
-                f"imputed cells {part['imputed_cells']}, {part['seconds']} s"
-            )
-            for warning in part["warnings"]:
-                self.stdout.write(self.style.WARNING(f"  warning: {warning}"))
+        for line in summary_lines(summary):
+            self.stdout.write(self.style.WARNING(line) if line.startswith("  warning:") else line)
