@@ -143,7 +143,7 @@ def _census_year(city: City, year: int, districts_metric: gpd.GeoDataFrame, crs_
 
     # Dasymetric where a population layer is loaded (raster, else 地域メッシュ cells): a small area's
     # count goes to the districts by where its people live, not by land area.
-    population = frames.population_weights(year, crs_metric)
+    population = frames.population_weights(year, crs_metric, city)
     if population.raster is not None:
         dasymetric = {"weight_raster": population.raster, "weight_name": population.label}
     elif population.mesh is not None:

@@ -189,10 +189,12 @@ class PopulationWeights:
     dataset_ids: frozenset[int] = frozenset()
 
 
-def population_weights(year: int, crs_metric: int) -> PopulationWeights:
+def population_weights(year: int, crs_metric: int, city: City | None = None) -> PopulationWeights:
     """The population layer for dasymetric work: a loaded population raster whose file is present,
-    else the finest loaded 地域メッシュ population for ``year`` (or the latest), else none."""
-    layer = raster_layer(RasterLayer.Kind.POPULATION)
+    else the finest loaded 地域メッシュ population for ``year`` (or the latest), else none. With
+    ``city``, only a raster covering it and the mesh cells of its 1次メッシュ (another city's layers
+    would only enter the provenance)."""
+    layer = raster_layer(RasterLayer.Kind.POPULATION, city)
     if layer is not None:
         path = raster_path(layer)
         if path is not None:
@@ -200,16 +202,22 @@ def population_weights(year: int, crs_metric: int) -> PopulationWeights:
                                      dataset_ids=frozenset({layer.dataset_id} if layer.dataset_id else ()))
         logger.warning("population raster %s: file %s missing; falling back to mesh statistics or centroids",
                        layer.name, layer.path)
-    mesh, label, dataset_ids = _mesh_population(year, crs_metric)
+    mesh, label, dataset_ids = _mesh_population(year, crs_metric, city)
     if mesh is None:
         return PopulationWeights()
     return PopulationWeights(mesh=mesh, label=label, dataset_ids=dataset_ids)
 
 
-def _mesh_population(year: int, crs_metric: int) -> tuple[gpd.GeoDataFrame | None, str, frozenset[int]]:
-    from loaders.mesh import MESH_LEVELS, mesh_polygons
+def _mesh_population(year: int, crs_metric: int, city: City | None = None
+                     ) -> tuple[gpd.GeoDataFrame | None, str, frozenset[int]]:
+    from loaders.mesh import MESH_LEVELS, mesh1_codes, mesh_polygons
 
     rows = AreaStatistic.objects.filter(variable="pop_total", value__gt=0, area_code__regex=r"^[0-9]{8,11}$")
+    if city is not None and city.geom is not None:
+        within = Q()
+        for code in mesh1_codes(shapely_from_geos(city.geom)):
+            within |= Q(area_code__startswith=code)
+        rows = rows.filter(within)
     years = sorted(set(rows.values_list("year", flat=True)))
     if not years:
         return None, "", frozenset()

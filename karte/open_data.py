@@ -22,9 +22,10 @@ from karte.compute import compute_all, summary_lines
 from karte.importers import ImportSummary, run_load
 from loaders.boundaries import plane_rectangular_epsg, read_n03
 from loaders.errors import LoaderError
-from loaders.fetch import (Downloader, FetchError, Planned, extract, load_catalogue, mesh1_codes, overpass_query,
+from loaders.fetch import (Downloader, FetchError, Planned, extract, load_catalogue, overpass_query,
                            overpass_to_geojson, plan)
 from loaders.hazard import a31_depth_raster
+from loaders.mesh import mesh1_codes
 from loaders.resources import OSM_RULES
 
 SCHOOL_DISTRICT_SOURCE = "a27"

@@ -82,7 +82,7 @@ def load_inputs(city: City | str, year: int | None = None, with_districts: bool 
         raise SitingInputError(f"no census small areas of {year} for {city.code} {city.name_ja}")
     figures = frames.census_figures_frame(
         city, year, variables=[ELDERLY_VARIABLE, ELDERLY_ALONE_VARIABLE, POPULATION_VARIABLE])
-    weights = frames.population_weights(year, city.projected_srid)
+    weights = frames.population_weights(year, city.projected_srid, city)
     raster, mesh, placement = weights.raster, weights.mesh, weights.label
     districts = frames.districts_frame(city) if with_districts else None
     demand = demand_points(areas, figures, districts=districts if districts is not None and len(districts) else None,

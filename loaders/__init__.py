@@ -11,6 +11,8 @@ skipped, or raises a ``loaders.errors.LoaderError`` naming the file, row/feature
 | ``housing`` | 住宅・土地統計調査 area tables |
 | ``raster`` | GeoTIFF metadata (population mesh, hazard) |
 | ``mesh`` | e-Stat 地域メッシュ統計 CSV; mesh code → polygon with jismesh |
+| ``hazard`` | 国土数値情報 A31a 浸水深ランク polygons → a depth GeoTIFF of one city |
+| ``fetch`` | the open-data catalogue (``open_data.toml``), downloads with resume and checksums |
 
 The Django side (``karte/importers``) persists the frames: ``python manage.py load <source> PATH``.
 """

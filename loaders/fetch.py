@@ -33,7 +33,6 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
 import requests
-import shapely
 from tqdm import tqdm
 
 from .common import sha256_of
@@ -162,19 +161,6 @@ def plan(catalogue: Catalogue, *, city: str, year: int, base_url: str | None = N
             planned.append(Planned(spec, spec.url.format(**here), spec.file.format(**here),
                                    tuple(m.format(**here) for m in spec.member), here))
     return planned
-
-
-def mesh1_codes(extent) -> list[str]:
-    """The JIS X 0410 1次メッシュ codes (80 km cells, 4 digits) that the geometry ``extent``
-    (EPSG:6668 lon/lat) touches: latitude × 1.5 and longitude − 100, each to two digits."""
-    minx, miny, maxx, maxy = extent.bounds
-    codes = []
-    for p in range(int(miny * 1.5), int(maxy * 1.5) + 1):
-        for u in range(int(minx) - 100, int(maxx) - 100 + 1):
-            cell = shapely.box(u + 100, p / 1.5, u + 101, (p + 1) / 1.5)
-            if cell.intersects(extent):
-                codes.append(f"{p:02d}{u:02d}")
-    return codes
 
 
 # ------------------------------------------------------------------------------------------------

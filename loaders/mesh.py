@@ -15,6 +15,7 @@ import geopandas as gpd
 import jismesh.utils as ju
 import numpy as np
 import pandas as pd
+import shapely
 from shapely import box
 
 from .census import parse_cell, report_columns
@@ -45,6 +46,19 @@ def mesh_polygons(codes, crs: int = 4612) -> gpd.GeoDataFrame:
     n = len(codes)
     geoms = box(np.asarray(west)[:n], np.asarray(south)[:n], np.asarray(east)[:n], np.asarray(north)[:n])
     return gpd.GeoDataFrame({"mesh_code": codes, "level": levels.pop()}, geometry=geoms, crs=crs)
+
+
+def mesh1_codes(extent) -> list[str]:
+    """The JIS X 0410 1次メッシュ codes (80 km cells, 4 digits) that the geometry ``extent``
+    (EPSG:6668 lon/lat) touches: latitude × 1.5 and longitude − 100, each to two digits."""
+    minx, miny, maxx, maxy = extent.bounds
+    codes = []
+    for p in range(int(miny * 1.5), int(maxy * 1.5) + 1):
+        for u in range(int(minx) - 100, int(maxx) - 100 + 1):
+            cell = shapely.box(u + 100, p / 1.5, u + 101, (p + 1) / 1.5)
+            if cell.intersects(extent):
+                codes.append(f"{p:02d}{u:02d}")
+    return codes
 
 
 @dataclass

@@ -20,7 +20,8 @@ from karte.models import (AreaStatistic, CensusArea, CensusFigure, City, Distric
                           Resource, Ward)
 from karte.open_data import fetch_open_data
 from loaders.errors import LoaderError
-from loaders.fetch import Downloader, FetchError, load_catalogue, mesh1_codes, overpass_to_geojson, plan
+from loaders.fetch import Downloader, FetchError, load_catalogue, overpass_to_geojson, plan
+from loaders.mesh import mesh1_codes
 
 from .dbsnapshot import snapshot
 from .open_data_server import OpenDataServer, kawasaki_site, zipped

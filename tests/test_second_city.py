@@ -92,3 +92,14 @@ def test_small_areas_are_split_across_districts(second_city_db, db):
 def test_loading_the_second_city_again_changes_nothing(second_city_db, db):
     again = load_demo(city=CITY)
     assert all(s.created == 0 and s.updated == 0 for s in again)
+
+
+def test_data_report_of_the_second_city(second_city_db, db):
+    from karte.data_report import data_report
+
+    report = data_report(CITY)
+    assert math.isclose(report.population_in_districts, report.population_total, rel_tol=1e-9)
+    by_code = {d.code: d for d in report.districts}
+    assert by_code[CAMPUS].split_areas == [] and by_code[CAMPUS].small_areas == 2
+    assert by_code[ENCLAVE].split_areas and all(share < 1 for _, _, share in by_code[ENCLAVE].split_areas)
+    assert len(report.split_areas) >= 10
