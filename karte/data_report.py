@@ -14,6 +14,7 @@ import geopandas as gpd
 import pandas as pd
 
 from karte import frames
+from karte.layers.lookups import resolve_city
 from karte.models import City, Dataset, IndicatorValue, Resource
 
 # Shares of a small area below this (0.5 %) are boundary slivers, not a real split.
@@ -60,8 +61,8 @@ class DataReport:
 
 def data_report(city: City | str | None = None, year: int | None = None) -> DataReport:
     """The data report of ``city`` (JIS code or City; the only city when None) for census ``year``
-    (the latest with indicators when None)."""
-    city = frames.resolve_city(city)
+    (the latest with indicators when None). An unknown code raises ``ParameterError``."""
+    city = resolve_city(city, default_first=True)
     values = IndicatorValue.objects.filter(city=city)
     if year is None:
         year = values.filter(tier=IndicatorValue.Tier.DISTRICT, indicator="pop_total").order_by(

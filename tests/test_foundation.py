@@ -168,16 +168,3 @@ def test_process_with_spatialite_and_geo_wheels_exits_cleanly(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "finished" in result.stdout
 
-
-def test_loaders_and_spatial_import_no_django():
-    """The readers (fetch and hazard included) and the spatial core stay free of Django."""
-    script = ("import importlib, pkgutil, sys\n"
-              "import loaders, spatial\n"
-              "for package in (loaders, spatial):\n"
-              "    for module in pkgutil.iter_modules(package.__path__):\n"
-              "        importlib.import_module(f'{package.__name__}.{module.name}')\n"
-              "print(sorted(m for m in sys.modules if m == 'django' or m.startswith(('django.', 'karte'))))\n")
-    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300,
-                            env={k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"})
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[]"

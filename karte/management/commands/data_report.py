@@ -5,7 +5,7 @@ from dataclasses import asdict
 from django.core.management.base import BaseCommand, CommandError
 
 from karte.data_report import data_report
-from karte.models import City
+from karte.layers import ParameterError
 
 
 def _pct(value) -> str:
@@ -24,7 +24,7 @@ class Command(BaseCommand):
     def handle(self, *args, city=None, year=None, **options):
         try:
             report = data_report(city, year)
-        except City.DoesNotExist as error:
+        except ParameterError as error:
             raise CommandError(str(error)) from None
         if options.get("json"):
             self.stdout.write(json.dumps(asdict(report), ensure_ascii=False, indent=1))
