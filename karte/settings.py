@@ -11,6 +11,7 @@ Environment variables (all optional in development):
 - ``KARTE_PRINT_TILES``: basemap of the printed karte's map, fetched at print time and cached under
   ``var/tile-cache`` (``KARTE_PRINT_TILE_CACHE``): ``gsi-pale`` (地理院タイル 淡色地図, default),
   ``none``, or an ``http(s)://…/{z}/{x}/{y}.png`` template (credit: ``KARTE_PRINT_TILES_ATTRIBUTION``).
+- ``KARTE_MAP_TILES_ABOVE``: the map draws districts from vector tiles above this many (3000).
 - ``SPATIALITE_LIBRARY_PATH``: where to find mod_spatialite (default ``mod_spatialite``).
 - ``KARTE_CACHE_URL``: the cache of read answers (``karte.httpcache``): ``redis://host:6379/1`` in
   production, ``locmem://`` (one process), or ``file:///abs/dir``; default a file cache in
@@ -178,6 +179,7 @@ KARTE_TILES = os.environ.get("KARTE_TILES", "gsi")
 KARTE_PRINT_TILES = os.environ.get("KARTE_PRINT_TILES", "gsi-pale")
 KARTE_PRINT_TILES_ATTRIBUTION = os.environ.get("KARTE_PRINT_TILES_ATTRIBUTION", "")
 KARTE_PRINT_TILE_CACHE = Path(os.environ.get("KARTE_PRINT_TILE_CACHE", VAR_DIR / "tile-cache"))
+KARTE_MAP_TILES_ABOVE = int(os.environ.get("KARTE_MAP_TILES_ABOVE", "3000"))
 KARTE_FIXTURES_DIR = BASE_DIR / "fixtures"
 KARTE_RASTER_DIR = VAR_DIR / "rasters"
 KARTE_DEFAULT_PROJECTED_SRID = 6677  # JGD2011 / Japan Plane Rectangular CS IX (Kanagawa, Tokyo)
