@@ -97,7 +97,6 @@ def map_urls() -> dict[str, str]:
         "wards": reverse("api:wards"),
         "siting": reverse("api:siting-latest"),
         "district_page": reverse("district", args=["__code__"]),
-        "district_tiles": reverse("tilejson", args=["districts"]),  # used above KARTE_MAP_TILES_ABOVE districts
     }
 
 
