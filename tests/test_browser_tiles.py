@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from .test_browser import _orm_beside_playwright, chromium, offline  # noqa: F401  (fixtures)
-from .test_pages import SAMPLE_AGEING, SAMPLE_DISTRICTS, build_sample_city
+from .test_pages import SAMPLE_AGEING, SAMPLE_DISTRICTS, SAMPLE_WALK, build_sample_city
 
 pytestmark = pytest.mark.browser
 
@@ -140,14 +140,19 @@ def test_tile_mode_popup_and_selects(offline, sample, settings):
     before = _pixel(page, *_centre("1413102"))
     page.select_option("#indicator-select", "walk_coverage")
     page.wait_for_function("classesSeen.length === 2")
-    assert _pixel_when(page, _centre("1413102"), lambda colour: colour != before) != before
+    # 田島地区: the lowest ageing rate but the best walk coverage, so its colour changes.
+    walk_fill = page.evaluate("v => fillOf(v)", SAMPLE_WALK["1413102"])
+    assert walk_fill != before
+    assert _pixel_when(page, _centre("1413102"), lambda colour: colour == walk_fill) == walk_fill
     assert "indicator=walk_coverage" in page.url
 
-    drawn = _pixel(page, *_centre("1413202"))
+    # The redraw is asynchronous: wait for 南河原地区 (幸区) in its walk-coverage colour first.
+    fill = page.evaluate("v => fillOf(v)", SAMPLE_WALK["1413202"])
+    assert _pixel_when(page, _centre("1413202"), lambda colour: colour == fill) == fill
     page.select_option("#ward-select", "14131")
-    hidden = _pixel_when(page, _centre("1413202"), lambda colour: colour != drawn)  # 幸区: not drawn for 川崎区
-    assert hidden != drawn
-    assert _pixel(page, *_centre("1413101")) == page.evaluate("v => fillOf(v)", 61.0)  # 大師地区's walk coverage
+    background = "#dddddd"  # Leaflet's map background: nothing drawn there
+    assert _pixel_when(page, _centre("1413202"), lambda colour: colour == background) == background
+    assert _pixel(page, *_centre("1413101")) == page.evaluate("v => fillOf(v)", SAMPLE_WALK["1413101"])
     assert browser.blocked == []
 
 
