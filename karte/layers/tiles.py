@@ -16,8 +16,9 @@ integer grid, repair — and ``mapbox_vector_tile`` encodes. Both first simplify
 unit. An empty tile is ``b""``.
 
 Which indicators and years a tile carries depends only on what was loaded and computed; it is
-worked out once and kept until that changes (``data_fingerprint``), so a tile request costs one
-spatial query; tiles of low zooms are kept in Django's cache the same way. A tile's address is
+worked out once per data version (``data_version``), so a tile request costs one spatial query;
+tiles of low zooms are kept in Django's cache per version too (the tiles of all zooms are not: a
+national map would crowd the pages and PDFs out of the read cache of ``karte.httpcache``). A tile's address is
 checked here (``tile_address``: 400 for what is no whole number, 404 for a layer, zoom or tile that
 does not exist); ``karte.views.tiles`` answers HTTP; ``.catalogue`` says which indicators the map
 shows.
@@ -37,10 +38,10 @@ import shapely
 from django.contrib.gis.db.models import Extent
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, Max, Model, Q
+from django.db.models import Max, Q
 from django.db.models.expressions import RawSQL
 
-from karte.models import STORAGE_SRID, CensusArea, City, Dataset, District, IndicatorValue, Ward
+from karte.models import STORAGE_SRID, CensusArea, City, DataVersion, District, IndicatorValue, Ward
 
 from .catalogue import default_indicator_codes, indicator_catalogue
 from .encoding import shapely_from_geos, transform_geometry
@@ -51,9 +52,9 @@ TILE_EXTENT = 4096
 TILE_BUFFER = 64
 WEB_MERCATOR_SRID = 3857
 WEB_MERCATOR_HALF_WORLD = 20037508.342789244  # metres: the grid spans ±this in x and y
+# Tiles up to this zoom are few (Japan: ~50 at z8) and the slowest to build: kept per data version.
 CACHED_UP_TO_ZOOM = 10
-# Edits that write no Dataset row (the admin renaming a district) show after at most this long.
-TILE_CACHE_SECONDS = 600
+TILE_CACHE_SECONDS = 7 * 24 * 3600  # a new data version makes new keys; this only frees the space
 # Indicator codes become property names (and SQL column aliases on PostGIS): plain codes only.
 _PROPERTY_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
 
@@ -133,32 +134,23 @@ _memo: dict[tuple, tuple[tuple, object]] = {}
 _memo_lock = threading.Lock()
 
 
-def _latest_row(model: type[Model], *fields: str) -> tuple:
-    """The newest row of a table (by primary key): an index lookup, not a scan."""
-    return tuple(model.objects.order_by("-pk").values_list("pk", *fields)[:1].first() or ())
-
-
-def data_fingerprint() -> tuple:
-    """Changes whenever a load or ``compute_indicators`` writes: every load saves its Dataset row
-    (``loaded_at``), districts and small areas get new rows, computing replaces the indicator rows
-    (delete and bulk_create). A handful of index lookups; what tiles carry and the tiles of low
-    zooms are kept per fingerprint."""
-    datasets = Dataset.objects.aggregate(count=Count("pk"), loaded=Max("loaded_at"))
-    return (
-        connection.settings_dict.get("NAME"), datasets["count"], datasets["loaded"],
-        _latest_row(IndicatorValue, "computed_at"), _latest_row(District), _latest_row(CensusArea),
-    )
+def data_version() -> tuple:
+    """The stored data's version (``karte.models.DataVersion``: every load, compute and edit bumps
+    it in the same transaction as its change), with the database's name; what tiles carry and the
+    tiles of low zooms are kept per version. One primary-key lookup."""
+    row = DataVersion.objects.filter(pk=1).values_list("token", "version").first()
+    return (connection.settings_dict.get("NAME"), *(row or ()))
 
 
 def _remembered(name: str, compute: Callable[[], object]) -> object:
-    fingerprint = data_fingerprint()
+    version = data_version()
     with _memo_lock:
         entry = _memo.get((name, connection.alias))
-    if entry is not None and entry[0] == fingerprint:
+    if entry is not None and entry[0] == version:
         return entry[1]
     value = compute()
     with _memo_lock:
-        _memo[(name, connection.alias)] = (fingerprint, value)
+        _memo[(name, connection.alias)] = (version, value)
     return value
 
 
@@ -239,7 +231,7 @@ def vector_tile(layer: str, z: int, x: int, y: int, *, builder: str | None = Non
     """The Mapbox Vector Tile of ``layer`` at z/x/y (``b""`` when no feature reaches it).
 
     Tiles up to ``CACHED_UP_TO_ZOOM`` (few, and the slowest to build: a z8 tile of all Japan holds
-    ~700 districts) are kept in Django's cache per ``data_fingerprint()``. ``builder`` =
+    ~700 districts) are kept in Django's cache per ``data_version()``. ``builder`` =
     ``"postgis"`` or ``"python"`` builds afresh with that builder; by default PostGIS builds on a
     PostGIS database and Python everywhere else (the Python builder also runs on PostGIS, which is
     how the tests compare the two)."""
@@ -251,12 +243,13 @@ def vector_tile(layer: str, z: int, x: int, y: int, *, builder: str | None = Non
     build = _postgis_tile if connection.vendor == "postgresql" else _python_tile
     if z > CACHED_UP_TO_ZOOM:
         return build(layer, z, x, y)
-    version = hashlib.sha256(repr(data_fingerprint()).encode()).hexdigest()[:16]
-    key = f"karte:tile:{layer}:{z}:{x}:{y}:{version}"
+    version = data_version()
+    key = f"karte:tile:{layer}:{z}:{x}:{y}:" + hashlib.sha256(repr(version).encode()).hexdigest()[:16]
     data = cache.get(key)
     if data is None:
         data = build(layer, z, x, y)
-        cache.set(key, data, TILE_CACHE_SECONDS)
+        if data_version() == version:  # no writer committed meanwhile: the tile is of one version
+            cache.set(key, data, TILE_CACHE_SECONDS)
     return data
 
 
