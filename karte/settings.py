@@ -8,6 +8,10 @@ Environment variables (all optional in development):
 - ``DATABASE_URL``: ``postgis://user:pass@host:5432/name`` for PostGIS; default is an embedded
   SpatiaLite file at ``var/karte.sqlite3`` (override with ``spatialite:////abs/path.sqlite3``).
 - ``KARTE_TILES``: basemap for the map pages: ``gsi`` (地理院タイル, default), ``osm`` or ``none``.
+- ``KARTE_PRINT_TILES``: basemap of the printed karte's map, fetched at print time and cached under
+  ``var/tile-cache`` (``KARTE_PRINT_TILE_CACHE``): ``gsi-pale`` (地理院タイル 淡色地図, default),
+  ``none``, or an ``http(s)://…/{z}/{x}/{y}.png`` template (credit: ``KARTE_PRINT_TILES_ATTRIBUTION``).
+- ``KARTE_MAP_TILES_ABOVE``: the map draws districts from vector tiles above this many (3000).
 - ``SPATIALITE_LIBRARY_PATH``: where to find mod_spatialite (default ``mod_spatialite``).
 - ``KARTE_CACHE_URL``: the cache of read answers (``karte.httpcache``): ``redis://host:6379/1`` in
   production, ``locmem://`` (one process), or ``file:///abs/dir``; default a file cache in
@@ -174,6 +178,10 @@ WHITENOISE_AUTOREFRESH = not PRODUCTION  # and no collected STATIC_ROOT is expec
 
 # Karte's own settings.
 KARTE_TILES = os.environ.get("KARTE_TILES", "gsi")
+KARTE_PRINT_TILES = os.environ.get("KARTE_PRINT_TILES", "gsi-pale")
+KARTE_PRINT_TILES_ATTRIBUTION = os.environ.get("KARTE_PRINT_TILES_ATTRIBUTION", "")
+KARTE_PRINT_TILE_CACHE = Path(os.environ.get("KARTE_PRINT_TILE_CACHE", VAR_DIR / "tile-cache"))
+KARTE_MAP_TILES_ABOVE = int(os.environ.get("KARTE_MAP_TILES_ABOVE", "3000"))
 KARTE_FIXTURES_DIR = BASE_DIR / "fixtures"
 KARTE_RASTER_DIR = VAR_DIR / "rasters"
 # fetch_open_data: where downloads are cached, and one base URL replacing every portal's (e-Stat,

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from .views import pages, pdf
+from .views import pages, pdf, tiles
 
 urlpatterns = [
     path("", pages.home, name="home"),
@@ -13,6 +13,8 @@ urlpatterns = [
     path("districts/<str:code>/karte.pdf", pdf.district_karte_pdf, name="district-karte-pdf"),
     path("wards/<str:code>/karte.pdf", pdf.ward_karte_pdf, name="ward-karte-pdf"),
     path("api/", include("karte.api.urls")),
+    path("tiles/<str:layer>.json", tiles.tilejson, name="tilejson"),
+    path("tiles/<str:layer>/<str:z>/<str:x>/<str:y>.<str:fmt>", tiles.vector_tile, name="tile"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

@@ -5,9 +5,16 @@ import os
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts"
+
+# Tests never touch the internet: printed maps get no basemap unless a test points the tiles at its
+# own server on 127.0.0.1 (tests/test_print_basemap.py). Set here, before any test or fixture of
+# any scope prints, and in the environment for servers a test starts in another process.
+os.environ["KARTE_PRINT_TILES"] = "none"
+settings.KARTE_PRINT_TILES = "none"
 
 
 @pytest.fixture(scope="session")

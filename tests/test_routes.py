@@ -56,7 +56,9 @@ def _fill(route: str, value_of: dict[str, str]) -> str:
 
 
 def _valid_values(sample) -> dict[str, str]:
-    return {"code": sample.districts[0].code, "run_id": str(sample.run.pk)}
+    return {"code": sample.districts[0].code, "run_id": str(sample.run.pk),
+            # /tiles/: the z11 tile holding the sample city
+            "layer": "districts", "z": "11", "x": "1818", "y": "807", "fmt": "pbf"}
 
 
 def _check(response, url: str) -> None:
@@ -71,7 +73,7 @@ def test_every_route_is_covered():
     names = {name for name, _, _ in ROUTES}
     assert {"home", "district", "ward", "siting", "district-karte-pdf", "ward-karte-pdf", "api:districts",
             "api:district", "api:resources", "api:candidates", "api:wards", "api:siting", "api:siting-latest",
-            "api:indicators", "admin"} <= names
+            "api:indicators", "tile", "tilejson", "admin"} <= names
 
 
 @pytest.mark.parametrize("name,route,converters", ROUTES, ids=[r[0] for r in ROUTES])

@@ -1,7 +1,9 @@
 """Static district maps for print, drawn with matplotlib in the city's projected CRS (metres).
 
 Colour never carries meaning alone: every resource kind has its own marker shape and candidate
-sites are numbered, so a black-and-white print stays legible. No basemap: printing works offline.
+sites are numbered, so a black-and-white print stays legible. Under the districts lies a basemap
+a resident can find their street on (地理院タイル 淡色地図 by default, credited on the map; see
+``basemap``); offline, or with ``KARTE_PRINT_TILES=none``, the map is drawn as before without it.
 """
 from __future__ import annotations
 
@@ -13,12 +15,14 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib import patheffects  # noqa: E402
 from matplotlib.patches import PathPatch  # noqa: E402
 from matplotlib.path import Path  # noqa: E402
 from shapely import wkb  # noqa: E402
 
 from karte.models import District, Resource, ResourceKind  # noqa: E402
 
+from .basemap import Basemap, basemap_for  # noqa: E402
 from .fonts import matplotlib_japanese  # noqa: E402
 
 # (marker, colour) per kind; shapes differ so the legend still reads in black and white.
@@ -64,18 +68,45 @@ def _polygon_patch(geometry, **style) -> PathPatch:
     return PathPatch(Path.make_compound_path(*paths), **style)
 
 
-def district_map_png(
+# Share of the figure's width the map itself takes (the legend sits to its right).
+MAP_WIDTH_SHARE = 0.75
+# Without a basemap the districts are filled; over one they are outlined, so that streets and
+# names show through, the karte's district keeping a light tint and the names a white halo.
+PLAIN_STYLE = {
+    "neighbour": {"facecolor": "#f2f2f2", "edgecolor": "#9a9a9a"},
+    "neighbour_name": {"color": "#777777"},
+    "district": {"facecolor": "#fff7e6"},
+}
+OVER_BASEMAP_STYLE = {
+    "neighbour": {"facecolor": "none", "edgecolor": "#555555"},
+    "neighbour_name": {"color": "#444444", "path_effects": [patheffects.withStroke(linewidth=2, foreground="white")]},
+    "district": {"facecolor": (1.0, 0.6, 0.0, 0.12)},
+}
+
+
+def district_map_png(*args, dpi: int = 170, **kwargs) -> bytes:
+    """A PNG map of one district: :func:`district_map_figure` with the same arguments, saved."""
+    fig = district_map_figure(*args, dpi=dpi, **kwargs)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, pil_kwargs={"compress_level": 2})  # fast; PDF is compressed anyway
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def district_map_figure(
     district: District,
     resources: list[Resource],
     candidate_resources: list[Resource],
     *,
     size_mm: tuple[float, float] = (180, 105),
     dpi: int = 170,
-) -> bytes:
-    """A PNG map of one district: its boundary, neighbouring districts in grey, resources by kind
-    (marker shape per kind) and numbered candidate ひろば sites. Drawn in the city's projected CRS."""
+):
+    """A matplotlib figure of one district: the basemap (when there is one), its boundary,
+    neighbouring districts, resources by kind (marker shape per kind) and numbered candidate ひろば
+    sites. Drawn in the city's projected CRS. The caller closes the figure."""
     family = matplotlib_japanese()
-    projected = f"EPSG:{district.city.projected_srid}"
+    srid = district.city.projected_srid
+    projected = f"EPSG:{srid}"
     target = _frame([district.geom], 6668, name=[district.name_ja]).to_crs(projected)
     minx, miny, maxx, maxy = target.total_bounds
     pad = max(maxx - minx, maxy - miny) * 0.06
@@ -83,19 +114,23 @@ def district_map_png(
     neighbours = District.objects.filter(city=district.city, geom__intersects=district.geom.buffer(0.01)).exclude(
         pk=district.pk
     )
+    basemap = basemap_for((minx - pad, miny - pad, maxx + pad, maxy + pad), srid, size_mm[0] * MAP_WIDTH_SHARE)
     fig, ax = plt.subplots(figsize=(size_mm[0] / 25.4, size_mm[1] / 25.4), dpi=dpi)
+    style = PLAIN_STYLE if basemap is None else OVER_BASEMAP_STYLE
     with plt.rc_context({"font.family": family}):
+        if basemap is not None:
+            _draw_basemap(ax, basemap, family)
         if neighbours:
             others = _frame([d.geom for d in neighbours], 6668, name=[d.name_ja for d in neighbours]).to_crs(projected)
             for shape in others.geometry:
-                ax.add_patch(_polygon_patch(shape, facecolor="#f2f2f2", edgecolor="#9a9a9a", linewidth=0.5))
+                ax.add_patch(_polygon_patch(shape, linewidth=0.5, **style["neighbour"]))
             for _, row in others.iterrows():
                 point = row.geometry.representative_point()
                 if minx - pad <= point.x <= maxx + pad and miny - pad <= point.y <= maxy + pad:
-                    ax.annotate(row["name"], (point.x, point.y), fontsize=5, color="#777777", ha="center",
-                                family=family)
-        ax.add_patch(_polygon_patch(target.geometry.iloc[0], facecolor="#fff7e6", edgecolor="black", linewidth=1.4,
-                                    zorder=2))
+                    ax.annotate(row["name"], (point.x, point.y), fontsize=5, ha="center", family=family,
+                                **style["neighbour_name"])
+        ax.add_patch(_polygon_patch(target.geometry.iloc[0], edgecolor="black", linewidth=1.4, zorder=2,
+                                    **style["district"]))
         shown_kinds = []
         if resources:
             frame = _frame([r.location for r in resources], 6668, kind=[r.kind for r in resources]).to_crs(projected)
@@ -126,10 +161,14 @@ def district_map_png(
             ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=6, frameon=False, prop={"family": family,
                                                                                               "size": 6})
         fig.tight_layout(pad=0.3)
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=dpi, pil_kwargs={"compress_level": 2})  # fast; PDF is compressed anyway
-    plt.close(fig)
-    return buffer.getvalue()
+    return fig
+
+
+def _draw_basemap(ax, basemap: Basemap, family: str) -> None:
+    minx, maxx, miny, maxy = basemap.extent
+    ax.imshow(basemap.image, extent=(minx, maxx, miny, maxy), origin="upper", zorder=0, interpolation="antialiased")
+    ax.text(0.995, 0.008, basemap.attribution, transform=ax.transAxes, ha="right", va="bottom", fontsize=5,
+            family=family, zorder=6, bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 1.0})
 
 
 def _scale_bar(ax, x0: float, y0: float, width_m: float, family: str) -> None:
