@@ -103,3 +103,12 @@ def test_data_report_of_the_second_city(second_city_db, db):
     assert by_code[CAMPUS].split_areas == [] and by_code[CAMPUS].small_areas == 2
     assert by_code[ENCLAVE].split_areas and all(share < 1 for _, _, share in by_code[ENCLAVE].split_areas)
     assert len(report.split_areas) >= 10
+
+
+def test_the_map_page_lists_districts_of_a_city_without_wards(second_city_db, db, client):
+    # A district with no ward once made the map page answer 500 (place_name of None).
+    response = client.get("/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    codes = list(District.objects.filter(city__code=CITY).values_list("code", flat=True))
+    assert codes and all(f'href="/districts/{code}/"' in html for code in codes)

@@ -45,5 +45,7 @@ def karte_wards():
 def place_name(place) -> str:
     """A city's or ward's name for the active language: ``name_en`` (Kawasaki-ku) on the English
     pages where it is known, the Japanese name otherwise."""
+    if place is None:  # a district of a city without wards
+        return ""
     english = (get_language() or "ja").startswith("en")
     return (english and getattr(place, "name_en", "")) or place.name_ja

@@ -97,6 +97,7 @@ def map_urls() -> dict[str, str]:
         "wards": reverse("api:wards"),
         "siting": reverse("api:siting-latest"),
         "district_page": reverse("district", args=["__code__"]),
+        "district_tiles": reverse("tilejson", args=["districts"]),
     }
 
 
@@ -104,14 +105,15 @@ CANDIDATES_SHOWN = 50  # the best-scored candidate sites drawn on the city map
 RESOURCES_PAGE = 2000  # the API's largest page of resources
 
 
-def map_layer_urls(indicators: list[dict], kinds: list[dict]) -> dict:
+def map_layer_urls(indicators: list[dict], kinds: list[dict], *, tiled: bool = False) -> dict:
     """The exact requests the city map makes for its layers (so a cache warmed with them is the
     cache the map hits): districts with the offered indicators, the best candidates, resources by
     kind as points (first page; the map follows ``next``), ward lines, the latest siting run."""
     codes = ",".join(entry["code"] for entry in indicators)
     urls = map_urls()
     return {
-        "districts": urls["districts"] + (f"?indicators={codes}" if codes else ""),
+        # Drawn from vector tiles when there are many (then never requested as one GeoJSON).
+        "districts": None if tiled else urls["districts"] + (f"?indicators={codes}" if codes else ""),
         "candidates": f"{urls['candidates']}?limit={CANDIDATES_SHOWN}",
         "resources": {kind["code"]: f"{urls['resources']}?geometry=point&limit={RESOURCES_PAGE}&kind={kind['code']}"
                       for kind in kinds},
@@ -134,9 +136,11 @@ def map_page(indicator: str | None, ward_code: str | None) -> dict[str, Any]:
     if ward_code not in {w.code for w in wards}:
         ward_code = ""
     kinds = kind_entries(layers.lookups.resource_kinds_present())
+    district_count = layers.lookups.districts().count()
+    tiled = district_count > settings.KARTE_MAP_TILES_ABOVE
     config = {
         "urls": map_urls(),
-        "layer_urls": map_layer_urls(indicators, kinds),
+        "layer_urls": map_layer_urls(indicators, kinds, tiled=tiled),
         "tiles": tile_config(),
         "indicators": indicators,
         "indicator": indicator,
@@ -155,7 +159,9 @@ def map_page(indicator: str | None, ward_code: str | None) -> dict[str, Any]:
         "wards": wards,
         "ward_filter": ward_code,
         "kinds": kinds,
-        "districts": list(layers.lookups.districts().order_by("ward__code", "code")),
+        # A list of every district is a help for a city, not for all of Japan.
+        "districts": [] if tiled else list(layers.lookups.districts().order_by("ward__code", "code")),
+        "district_count": district_count,
         "cities": list(layers.lookups.cities()),
         "class_counts": range(3, 8),
     }

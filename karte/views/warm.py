@@ -68,6 +68,8 @@ def warm_read_cache(*, pdfs: bool = True, progress: Callable[[str], None] | None
         layer_urls = json.loads(match.group(1)).get("layer_urls", {})
         for name, url in layer_urls.items():
             for one in (url.values() if isinstance(url, dict) else [url]):
+                if one is None:
+                    continue
                 if name == "siting" and not layers.siting_runs().exists():
                     continue
                 response = get(one)

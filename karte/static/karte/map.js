@@ -170,6 +170,9 @@
 
   async function loadDistricts() {
     setStatus(S.loading);
+    // All of Japan is too much GeoJSON: above the TileJSON's threshold the districts come as vector tiles.
+    const tiled = await KarteTiles.districtLayer(map, config, styleFor, (b, p) => { breaks = b; palette = p; renderLegend(); });
+    if (tiled) { districtLayer = tiled; document.getElementById("map").dataset.ready = "1"; return; }
     districtData = await getJson(config.layer_urls.districts);
     recomputeBreaks();
     drawDistricts(true);
