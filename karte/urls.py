@@ -1,11 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from . import views, views_map, views_print
+from . import views, views_map, views_ops, views_print
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("healthz", views.healthz, name="healthz"),
+    path("healthz", views_ops.healthz, name="healthz"),
+    path("jobs/<uuid:public_id>/", views_ops.job_status, name="job-status"),
     path("districts/<str:code>/", views.district_detail, name="district"),
     path("wards/<str:code>/", views.ward_detail, name="ward"),
     path("siting/", views.siting, name="siting"),
@@ -20,3 +21,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]
+
+# Our own 500 page, rendered without the database or the request (karte.errorpages).
+handler500 = "karte.errorpages.server_error"

@@ -11,7 +11,6 @@ from collections import defaultdict
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -427,7 +426,3 @@ def _siting_result(run: SitingRun, sites_layer: dict) -> dict:
         "elderly_alone_reached": sum(site["elderly_alone"] or 0 for site in sites) if with_persons else None,
         "weighted_gain": (run.covered_after or 0) - (run.covered_before or 0),
     }
-
-
-def healthz(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"status": "ok", "database": connection.vendor, "engine": connection.settings_dict["ENGINE"]})

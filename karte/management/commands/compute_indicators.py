@@ -2,6 +2,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from karte.compute import compute_all
+from karte.management.database_locks import lock_timeout_as_command_error
 from karte.models import City
 
 
@@ -18,7 +19,8 @@ class Command(BaseCommand):
         if walk_distance_m <= 0:
             raise CommandError(f"--walk-distance must be positive, got {walk_distance_m}")
         try:
-            summary = compute_all(city=city, year=year, walk_distance_m=walk_distance_m)
+            with lock_timeout_as_command_error("compute_indicators"):
+                summary = compute_all(city=city, year=year, walk_distance_m=walk_distance_m)
         except City.DoesNotExist as error:
             raise CommandError(str(error)) from None
         if not summary["cities"]:

@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from karte.demo import load_demo
 from karte.importers import progress
+from karte.management.database_locks import lock_timeout_as_command_error
 from loaders.errors import LoaderError
 
 
@@ -14,6 +15,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, quiet=False, **options):
         try:
-            load_demo(stdout=self.stdout, show_progress=progress.wanted(quiet or options.get("verbosity", 1) == 0))
+            with lock_timeout_as_command_error("load_demo"):
+                load_demo(stdout=self.stdout, show_progress=progress.wanted(quiet or options.get("verbosity", 1) == 0))
         except LoaderError as error:
             raise CommandError(str(error)) from None

@@ -1,6 +1,7 @@
 """python manage.py run_siting --city 14130 [--ward CODE] --kinds vacant_house,park --k 5 --distance 500 --solver greedy|exact"""
 from django.core.management.base import BaseCommand, CommandError
 
+from karte.management.database_locks import lock_timeout_as_command_error
 from karte.siting import SitingInputError, run_siting
 
 
@@ -19,7 +20,8 @@ class Command(BaseCommand):
     def handle(self, *args, city, ward=None, kinds=None, k=5, distance=500, solver="greedy", year=None, **options):
         kind_list = [kind.strip() for kind in kinds.split(",") if kind.strip()] if kinds else None
         try:
-            run = run_siting(city, ward=ward, kinds=kind_list, walk_distance_m=distance, k=k, solver=solver, year=year)
+            with lock_timeout_as_command_error("run_siting"):
+                run = run_siting(city, ward=ward, kinds=kind_list, walk_distance_m=distance, k=k, solver=solver, year=year)
         except SitingInputError as error:
             raise CommandError(str(error)) from None
         share = 100 * run.covered_after / run.demand_total if run.demand_total else 0.0
