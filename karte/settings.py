@@ -253,8 +253,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
-    # The task worker says which jobs it starts and finishes.
-    "loggers": {"huey": {"level": os.environ.get("KARTE_TASKS_LOG_LEVEL", "INFO")},
+    # The task worker says which jobs it starts and finishes (huey's own lines only when they matter).
+    "loggers": {"huey": {"level": os.environ.get("KARTE_TASKS_LOG_LEVEL", "WARNING")},
                 "karte.tasks": {"level": os.environ.get("KARTE_TASKS_LOG_LEVEL", "INFO")}},
 }
 

@@ -144,7 +144,9 @@ def enqueue(job_pk: int) -> None:
 
 def queued_job_ids() -> set[int]:
     """Ids of the jobs waiting on the queue itself (not the rows: the queue's own messages)."""
-    return {int(task.args[0]) for task in queue().pending() if task.name == RUN_JOB_TASK and task.args}
+    queue()
+    return {int(task.args[0]) for task in queue().pending()
+            if isinstance(task, _run_job_task.task_class) and task.args}
 
 
 def queue_description() -> str:

@@ -2,10 +2,11 @@
 
 ``python tests/sqlite_writers_probe.py [--readers 10] [--rounds 1]`` starts ``--readers`` threads,
 each asking ``/api/districts/`` through Django's test client in a loop (each thread on its own
-database connection, as a threaded server would), and meanwhile runs the writers a user reported
-failing on the embedded default: ``compute_indicators`` and ``load resource_csv`` of the 133-row
-facilities file, ``--rounds`` times each. It prints one JSON object: how many reads were served and
-failed, and each writer's outcome (``ok`` or the error text), then exits 0 when nothing failed.
+database connection, as a threaded server would), and meanwhile runs, as separate ``manage.py``
+processes like an operator's, the writers a user reported failing on the embedded default:
+``compute_indicators`` and ``load resource_csv`` of the 133-row facilities file, ``--rounds`` times
+each. It prints one JSON object: how many reads were served and failed, and each writer's outcome
+(``ok`` or its last line of error), then exits 0 when nothing failed.
 
 The database must hold the demo data (``load_demo``; ``compute_indicators`` once). Used by
 ``tests/test_sqlite_concurrency.py``; by hand it reproduces the ``database is locked`` failure on a
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -34,7 +36,6 @@ def main() -> int:
     import django
 
     django.setup()
-    from django.core.management import call_command
     from django.db import connection
     from django.test import Client
 
@@ -77,12 +78,11 @@ def main() -> int:
     outcomes = []
     for round_number in range(args.rounds):
         for name, command in writers:
-            try:
-                call_command(*command, stdout=open(os.devnull, "w"))
-                outcomes.append({"writer": name, "round": round_number, "outcome": "ok"})
-            except BaseException as error:  # noqa: BLE001 — SystemExit from CommandError included
-                outcomes.append({"writer": name, "round": round_number,
-                                 "outcome": f"{type(error).__name__}: {error}"})
+            result = subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, capture_output=True,
+                                    text=True, timeout=600)
+            errors = result.stderr.strip().splitlines()
+            outcome = "ok" if result.returncode == 0 else (errors[-1] if errors else f"exit {result.returncode}")
+            outcomes.append({"writer": name, "round": round_number, "outcome": outcome})
     stop.set()
     for thread in threads:
         thread.join(timeout=60)
