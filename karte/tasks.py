@@ -36,7 +36,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -338,11 +338,14 @@ def _run_claimed(job_pk: int) -> None:
         return
     logger.info("job %s (%s): started, attempt %s, time cap %.0f s", job.pk, job.kind, job.attempts, job.time_limit_s)
     started = time.monotonic()
-    guard = _OneTransaction(job.kind)
-    context = JobContext(job=job, deadline=started + job.time_limit_s, _guard=guard)
+    # Run in immediate mode inside the caller's transaction (a test's, a request's), the job gets a
+    # savepoint of its own, so its failure rolls back its part and leaves the caller's usable.
+    isolated = transaction.atomic() if connection.in_atomic_block else nullcontext()
     try:
-        with connection.execute_wrapper(guard), _alarm(job.time_limit_s):
-            value = kind(context, **job.parameters)
+        with isolated:
+            context = JobContext(job=job, deadline=started + job.time_limit_s, _guard=_OneTransaction(job.kind))
+            with connection.execute_wrapper(context._guard), _alarm(job.time_limit_s):
+                value = kind(context, **job.parameters)
         result = json.loads(json.dumps(value, cls=DjangoJSONEncoder))
     except JobTimeout:
         logger.warning("job %s (%s): stopped at its time cap of %.0f s", job.pk, job.kind, job.time_limit_s)
