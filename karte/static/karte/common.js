@@ -34,7 +34,7 @@
     return L.tileLayer(tiles.url, { attribution: tiles.attribution, maxZoom: tiles.max_zoom || 18 }).addTo(map);
   }
 
-  // Colours are set through the DOM (element.style), never as style="" markup: the Content-Security-
+  // Colours are set through the DOM (element.style), never as style attributes in markup: the Content-Security-
   // Policy refuses inline style attributes. Elements carry data-colour; paintColours applies it.
   function paintColours(root) {
     (root || document).querySelectorAll("[data-colour]").forEach((el) => { el.style.background = el.dataset.colour; });
