@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Serve Karte with its task worker beside it, until Ctrl-C (make serve / make demo).
-#   scripts/serve.sh production    gunicorn, DEBUG off: collectstatic, a migration check, then gunicorn
+#   scripts/serve.sh production    gunicorn, DEBUG off: a migration check, collectstatic, then gunicorn
 #                                  (gunicorn.conf.py: KARTE_BIND, default 127.0.0.1:8000)
 #   scripts/serve.sh development   Django's runserver with DEBUG on (the demo path), on 127.0.0.1:$PORT
 # Settings come from the environment, or from the file KARTE_ENV_FILE names (docs/deploy.md).
@@ -46,11 +46,12 @@ case "$mode" in
         echo "serve: generated a secret key in $SECRET_KEY_FILE (keep it; sessions depend on it)"
       fi
     fi
-    manage collectstatic --noinput -v 0
     if ! manage migrate --check >/dev/null 2>&1; then
-      echo "serve: the database has migrations not applied: run 'make migrate' (manage.py migrate) first" >&2
+      echo "serve: the database is not reachable or has migrations not applied: run 'make migrate'" \
+           "(manage.py migrate) first; 'manage.py migrate --check' tells which" >&2
       exit 1
     fi
+    manage collectstatic --noinput -v 0
     start_worker
     echo "Karte is serving on http://${KARTE_BIND:-127.0.0.1:8000}/ (production mode, gunicorn; Ctrl-C to stop)"
     "$BIN/gunicorn" -c gunicorn.conf.py karte.wsgi
