@@ -13,7 +13,7 @@ the log). The checks:
   tells how many jobs wait and for how long (a long wait means no worker runs; that does not fail
   the check: pages still work, a load balancer must not take the site out for it).
 
-Neighbours: ``karte.views_jobs.healthz`` answers them as JSON; ``karte.tasks`` owns the queue.
+Neighbours: ``karte.views_ops.healthz`` answers them as JSON; ``karte.tasks`` owns the queue.
 """
 from __future__ import annotations
 

@@ -6,16 +6,19 @@ Contract:
   ``@job_kind("siting", time_limit_s=900)``; ``parameters`` and the result are JSON. ``kind.submit(
   parameters, user=...)`` stores a :class:`~karte.models.BackgroundJob` (queued) and puts its id on the
   queue, once the caller's transaction commits; ``manage.py run_worker`` runs it. Pages poll the row
-  (``status_document``; ``/jobs/<public_id>/`` in ``karte.views_jobs``).
+  (``status_document``; ``/jobs/<public_id>/`` in ``karte.views_ops``).
 - Progress: ``job.progress(percent, message)`` writes to the row at once (outside the body's
   transaction when called outside it) and checks the time cap.
 - Time cap: each kind has one (``KARTE_TASK_TIME_LIMITS`` overrides). Past it the job stops with
-  status ``timed_out`` and a message saying so: at its next ``progress`` call, or by SIGALRM where the
-  body runs in a process's main thread (the worker's processes; a C extension finishes its call
-  first, so long solver calls get the remaining time as their own limit, ``job.remaining_s``).
-- Nothing half-written: the body computes outside any transaction and does all its writes in one
-  ``transaction.atomic()`` block. The runner refuses a write outside a transaction or in a second
-  one (the job fails, with the rule named), so a failed job leaves the database as it found it.
+  status ``timed_out`` and a message saying so: at its next ``progress`` call or database statement,
+  or by SIGALRM where the body runs in a process's main thread (the worker's processes); never in
+  the middle of database code, and a C extension finishes its call first, so long solver calls get
+  the remaining time as their own limit (``job.remaining_s``).
+- Nothing half-written: the body computes outside any transaction (on SQLite a long transaction
+  would hold the one write lock) and does all its writes in one ``transaction.atomic()`` block, so a
+  failure or the time cap inside it rolls all of them back. The runner enforces the rule: a write
+  outside a transaction is refused before it runs; a write in a second transaction is refused too
+  (the first has committed by then, but such a body fails on every run, so its tests show it).
 - Worker restarts: the queue keeps jobs while no worker runs (an SQLite file or Redis/PostgreSQL), and
   at start (and every minute) a worker puts back on the queue the jobs a dead worker of this host left
   ``running``: they run again from the start (``attempts`` counts starts) until
@@ -23,7 +26,7 @@ Contract:
 
 The queue is huey (``KARTE_TASKS_URL``: ``sqlite:////path`` by default, ``redis://…``,
 ``postgresql://…``, or ``immediate`` to run jobs in the caller, as the unit tests do). Neighbours:
-``karte.models.BackgroundJob`` (the record), ``karte.views_jobs`` (status endpoint), ``karte.health``
+``karte.models.BackgroundJob`` (the record), ``karte.views_ops`` (status endpoint), ``karte.health``
 (queue reachable), ``karte.management.commands.run_worker`` (the worker).
 """
 from __future__ import annotations
@@ -218,10 +221,12 @@ WRITE_STATEMENTS = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "
 
 class _OneTransaction:
     """A database execute wrapper refusing the body's writes outside one transaction (the outermost
-    atomic block opened inside the body), so a failing job cannot leave half its writes behind."""
+    atomic block opened inside the body), so a failing job cannot leave half its writes behind; and
+    stopping the body at its next statement once its time cap has passed."""
 
-    def __init__(self, kind: str):
+    def __init__(self, kind: str, deadline: float):
         self.kind = kind
+        self.deadline = deadline
         self.base_depth = len(connection.atomic_blocks)  # a test's or caller's own atomic blocks
         self.block = None
         self.allowed = 0
@@ -235,6 +240,8 @@ class _OneTransaction:
             self.allowed -= 1
 
     def __call__(self, execute, sql, params, many, context):
+        if not self.allowed and time.monotonic() >= self.deadline:
+            raise JobTimeout()  # before the statement, never in the middle of it
         if not self.allowed and sql.lstrip().split(None, 1)[0].upper() in WRITE_STATEMENTS:
             blocks = connection.atomic_blocks
             if len(blocks) <= self.base_depth:
@@ -278,14 +285,34 @@ class JobContext:
                 progress=point[0], message=point[1], updated_at=timezone.now())
 
 
+# Code an alarm must not interrupt: a database driver stopped mid-statement or mid-commit leaves its
+# connection unusable (and the transaction neither committed nor cleanly rolled back).
+_UNINTERRUPTIBLE = (f"{os.sep}django{os.sep}db{os.sep}", f"{os.sep}psycopg{os.sep}", "psycopg_binary",
+                    f"{os.sep}sqlite3{os.sep}", f"{os.sep}huey{os.sep}storage")
+_ALARM_RETRY_S = 0.05
+
+
+def _in_database_code(frame) -> bool:
+    while frame is not None:
+        if any(part in frame.f_code.co_filename for part in _UNINTERRUPTIBLE):
+            return True
+        frame = frame.f_back
+    return False
+
+
 @contextmanager
 def _alarm(seconds: float) -> Iterator[None]:
-    """Raise JobTimeout in this thread after ``seconds`` where signals can (a process's main thread)."""
+    """Raise JobTimeout in this thread after ``seconds`` where signals can (a process's main thread).
+    An alarm arriving inside database code is put off until that code has returned (it re-arms itself
+    every 50 ms); the job's own statements check the deadline before they run (``_OneTransaction``)."""
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
         yield
         return
 
     def on_alarm(signum, frame):
+        if _in_database_code(frame):
+            signal.setitimer(signal.ITIMER_REAL, _ALARM_RETRY_S)
+            return
         raise JobTimeout()
 
     previous = signal.signal(signal.SIGALRM, on_alarm)
@@ -343,7 +370,8 @@ def _run_claimed(job_pk: int) -> None:
     isolated = transaction.atomic() if connection.in_atomic_block else nullcontext()
     try:
         with isolated:
-            context = JobContext(job=job, deadline=started + job.time_limit_s, _guard=_OneTransaction(job.kind))
+            deadline = started + job.time_limit_s
+            context = JobContext(job=job, deadline=deadline, _guard=_OneTransaction(job.kind, deadline))
             with connection.execute_wrapper(context._guard), _alarm(job.time_limit_s):
                 value = kind(context, **job.parameters)
         result = json.loads(json.dumps(value, cls=DjangoJSONEncoder))
@@ -445,7 +473,7 @@ def _periodic_recovery() -> None:
 # ---------------------------------------------------------------------------------------------
 
 def status_document(job: BackgroundJob) -> dict[str, Any]:
-    """The job as the status endpoint answers it (the contract in karte.views_jobs)."""
+    """The job as the status endpoint answers it (the contract in karte.views_ops)."""
     document: dict[str, Any] = {
         "id": str(job.public_id),
         "kind": job.kind,

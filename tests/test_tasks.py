@@ -168,6 +168,20 @@ def test_the_time_cap_interrupts_a_body_that_never_reports(db, test_kind):
     assert not City.objects.filter(code="99008").exists()
 
 
+def test_the_time_cap_never_breaks_the_connection_mid_query(db, test_kind):
+    """A body busy in the database when its cap passes: stopped between statements, the connection
+    (here the test's own transaction) still usable afterwards."""
+    def body(job):
+        with transaction.atomic():
+            _city("99009", "忙")
+            while True:
+                City.objects.filter(code__startswith="99").count()
+
+    job = test_kind("test_busy", body, time_limit_s=0.3).submit()
+    assert job.status == Status.TIMED_OUT
+    assert not City.objects.filter(code="99009").exists()
+
+
 def test_unknown_kind_fails_the_job(db):
     job = BackgroundJob.objects.create(kind="no_such_kind", time_limit_s=10)
     tasks.enqueue(job.pk)
