@@ -1,8 +1,9 @@
 # Karte — the two commands a new user needs:
 #   make demo   install everything, migrate the embedded SpatiaLite DB, load the demo fixtures,
-#               compute indicators and serve the app on http://127.0.0.1:8000
+#               compute indicators and serve the app on http://127.0.0.1:8000 (development server)
 #   make test   install everything and run the whole test suite
 # DATABASE_URL=postgis://... selects PostGIS instead of the embedded SpatiaLite file.
+# Production (docs/deploy.md): make serve (gunicorn, DEBUG off) and make worker (background jobs).
 
 SHELL := /bin/bash
 VENV ?= .venv
@@ -10,9 +11,9 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: demo test install system-deps system-deps-test venv migrate load serve clean benchmarks
+.PHONY: demo test install system-deps system-deps-test venv migrate load serve serve-dev worker clean benchmarks
 
-demo: install migrate load serve
+demo: install migrate load serve-dev
 
 test: system-deps-test venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -41,9 +42,16 @@ load: venv
 	$(BIN)/python manage.py load_demo
 	$(BIN)/python manage.py compute_indicators
 
+# The demo's development server (DEBUG on, asked for explicitly) with a task worker beside it.
+serve-dev: venv
+	@PORT=$(PORT) BIN=$(BIN) scripts/serve.sh development
+
+# Production mode: collectstatic, a migration check, gunicorn (gunicorn.conf.py, KARTE_BIND) and a worker.
 serve: venv
-	@echo "Karte is serving on http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
-	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+	@PORT=$(PORT) BIN=$(BIN) scripts/serve.sh production
+
+worker: venv
+	$(BIN)/python manage.py run_worker
 
 benchmarks: venv
 	$(BIN)/python benchmarks/interpolation.py

@@ -91,3 +91,18 @@ class CandidateSiteAdmin(admin.ModelAdmin):
 class SitingRunAdmin(admin.ModelAdmin):
     list_display = ["created_at", "city", "ward", "k", "walk_distance_m", "solver", "covered_before", "covered_after"]
     readonly_fields = [f.name for f in models.SitingRun._meta.fields]
+
+
+@admin.register(models.BackgroundJob)
+class BackgroundJobAdmin(admin.ModelAdmin):
+    """Jobs are written by the worker (karte.tasks); the admin shows them, it does not run or edit them."""
+
+    list_display = ["pk", "kind", "status", "progress", "message", "attempts", "created_by", "created_at", "finished_at"]
+    list_filter = ["kind", "status"]
+    readonly_fields = [field.name for field in models.BackgroundJob._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

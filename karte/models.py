@@ -8,6 +8,7 @@ Geometries are stored in JGD2011 geographic coordinates (EPSG:6668, lon/lat in d
 from __future__ import annotations
 
 import secrets
+import uuid
 
 from django.conf import settings
 from django.contrib.gis.db import models
@@ -438,3 +439,53 @@ def bump_data_version() -> None:
     now = timezone.now()
     if not DataVersion.objects.filter(pk=1).update(version=models.F("version") + 1, changed_at=now):
         DataVersion.objects.get_or_create(pk=1, defaults={"token": secrets.token_hex(16), "changed_at": now})
+
+
+class BackgroundJob(models.Model):
+    """A piece of long work run by the task worker (``karte.tasks``): what was asked, how far it is and
+    what came of it, so that a page can poll it (``/jobs/<public_id>/``) and an operator can see it.
+
+    ``status`` moves queued → running → done | failed | timed_out; a job whose worker died while
+    running goes back to queued (``attempts`` counts its starts) until ``KARTE_TASK_MAX_ATTEMPTS``.
+    ``result`` is the JSON the job's function returned; ``error`` a message for a person, never a
+    traceback (that goes to the worker's log).
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("待機中")
+        RUNNING = "running", _("実行中")
+        DONE = "done", _("完了")
+        FAILED = "failed", _("失敗")
+        TIMED_OUT = "timed_out", _("時間切れ")
+
+    FINISHED = (Status.DONE, Status.FAILED, Status.TIMED_OUT)
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False,
+                                help_text=_("the job's address in /jobs/<id>/ (not guessable)"))
+    kind = models.CharField(max_length=40, help_text=_("registered job kind, e.g. siting"))
+    parameters = models.JSONField(default=dict)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    progress = models.PositiveSmallIntegerField(default=0, help_text=_("0–100"))
+    message = models.CharField(max_length=300, blank=True, help_text=_("what the job is doing now"))
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    time_limit_s = models.FloatField(help_text=_("the time cap the job runs under, in seconds"))
+    worker = models.CharField(max_length=120, blank=True, help_text=_("host:pid of the worker running it"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="karte_jobs")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("background job")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} ({self.status})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in self.FINISHED

@@ -14,12 +14,13 @@ ward boundary: people near the boundary walk to the neighbouring ward.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import geopandas as gpd
 import pandas as pd
 from django.db import transaction
+from django.utils.translation import gettext_noop
 
 from karte import frames
 from karte.layers import ParameterError, lookups
@@ -111,10 +112,14 @@ def _demand_in_ward(demand: gpd.GeoDataFrame, ward: Ward) -> pd.Series:
 
 def run_siting(city: City | str, ward: Ward | str | None = None, kinds: Iterable[str] | None = None,
                walk_distance_m: float = 500, k: int = 5, solver: str = "greedy", year: int | None = None,
-               alone_weight: float = ALONE_WEIGHT) -> SitingRun:
+               alone_weight: float = ALONE_WEIGHT, progress: Callable[[float, str], None] | None = None,
+               time_limit_s: float = 600.0) -> SitingRun:
     """Choose up to ``k`` candidate sites of ``kinds`` (in ``ward`` if given) and save the run.
 
     ``walk_distance_m`` is a straight-line distance in metres in the city's projected CRS.
+    ``progress(percent, message)`` is told each stage (a background job's progress; the messages are
+    Japanese msgids for the job status to translate); ``time_limit_s`` caps the exact solver, which then
+    returns its best solution so far with its gap.
     ``chosen`` of the saved run lists, in the order chosen, ``{resource_id, name, kind, address,
     newly_covered (weighted persons), elderly, elderly_alone (persons newly within reach), lon, lat
     (EPSG:4326)}``.
@@ -126,8 +131,11 @@ def run_siting(city: City | str, ward: Ward | str | None = None, kinds: Iterable
         raise SitingInputError(f"k must be at least 1, got {k}", "k")
     if solver not in ("greedy", "exact"):
         raise SitingInputError(f"solver must be 'greedy' or 'exact', got {solver!r}", "solver")
+    report = progress or (lambda percent, message: None)
+    report(5, gettext_noop("需要点と既存の居場所を読み込んでいます"))
     inputs = load_inputs(city, year)
     demand = inputs.demand
+    report(35, gettext_noop("候補地を読み込んでいます"))
     candidates = frames.resources_frame(city, kinds)
     if ward is not None:
         demand = demand[_demand_in_ward(demand, ward).to_numpy()]
@@ -136,8 +144,11 @@ def run_siting(city: City | str, ward: Ward | str | None = None, kinds: Iterable
         else:
             candidates = candidates[candidates["id"].isin(
                 list(Resource.objects.filter(district__ward=ward).values_list("id", flat=True)))]
+    report(45, gettext_noop("配置を最適化しています"))
     result = choose_sites(demand, candidates, k, walk_distance_m, solver=solver, existing=inputs.existing,
-                          alone_weight=alone_weight, crs_metric=city.projected_srid, id_column="id")
+                          alone_weight=alone_weight, crs_metric=city.projected_srid, id_column="id",
+                          time_limit_s=time_limit_s)
+    report(90, gettext_noop("結果を保存しています"))
     by_id = candidates.set_index("id")
     web = by_id.geometry.to_crs(WEB_SRID) if len(by_id) else by_id.geometry
     chosen = []

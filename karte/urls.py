@@ -1,11 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from .views import pages, pdf, tiles
+from .views import ops, pages, pdf, tiles
 
 urlpatterns = [
     path("", pages.home, name="home"),
-    path("healthz", pages.healthz, name="healthz"),
+    path("healthz", ops.healthz, name="healthz"),
+    path("jobs/<uuid:public_id>/", ops.job_status, name="job-status"),
     path("language/", pages.language, name="language"),
     path("districts/<str:code>/", pages.district_detail, name="district"),
     path("wards/<str:code>/", pages.ward_detail, name="ward"),
@@ -18,3 +19,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]
+
+# Our own 500 page, rendered without the database or the request (karte.errorpages).
+handler500 = "karte.errorpages.server_error"

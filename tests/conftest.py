@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -63,3 +66,59 @@ def demo_db(django_db_setup, django_db_blocker):
     still start from an empty database. Use it with ``db`` (not ``transactional_db``, whose flush
     would empty it mid-module)."""
     yield from _loaded_and_computed(django_db_blocker)
+@pytest.fixture(scope="session", autouse=True)
+def _jobs_run_immediately():
+    """Background jobs run in the caller's thread (huey's immediate mode) in the unit tests, so a
+    submitted job is finished when ``submit`` returns; tests/test_tasks.py starts real workers on
+    queues of their own."""
+    from django.conf import settings
+
+    from karte import tasks
+
+    previous = settings.KARTE_TASKS_URL
+    settings.KARTE_TASKS_URL = "immediate"
+    tasks.reset_queue()
+    yield
+    settings.KARTE_TASKS_URL = previous
+    tasks.reset_queue()
+
+
+# Variables of the developer's shell that would change what a subprocess of a test runs against.
+_SUBPROCESS_UNSET = ("KARTE_MODE", "SECRET_KEY", "SECRET_KEY_FILE", "ALLOWED_HOSTS", "DJANGO_DEBUG", "KARTE_HTTPS",
+                     "KARTE_TASKS_URL", "KARTE_TASKS_QUEUE", "STATIC_ROOT", "KARTE_SQLITE_TIMEOUT",
+                     "KARTE_TASK_TIME_LIMITS")
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """The environment for ``manage.py`` in a subprocess: this one without Karte's settings variables
+    (DATABASE_URL kept unless given), plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if k not in _SUBPROCESS_UNSET}
+    env.update(extra)
+    return env
+
+
+def run_manage(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def copy_sqlite(source: Path, target: Path) -> Path:
+    """A consistent copy of a (WAL-mode) SQLite file through SQLite's online backup, as docs/deploy.md
+    tells operators to copy one."""
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    return target
+
+
+@pytest.fixture(scope="session")
+def demo_sqlite_file(tmp_path_factory) -> Path:
+    """A SpatiaLite file holding the demo city, loaded and computed once per run by the commands a
+    user runs, for tests that need a real file on disk (concurrency, workers, backups). Copy it
+    (``copy_sqlite``) before writing to it."""
+    directory = tmp_path_factory.mktemp("demo-sqlite")
+    path = directory / "karte.sqlite3"
+    env = subprocess_env(DATABASE_URL=f"spatialite:///{path}", KARTE_VAR_DIR=str(directory))
+    for args in (("migrate", "--noinput", "-v", "0"), ("load_demo", "--quiet"), ("compute_indicators",)):
+        result = run_manage(*args, env=env, timeout=600)
+        assert result.returncode == 0, f"manage.py {' '.join(args)}: {result.stderr[-2000:]}"
+    return path

@@ -58,8 +58,11 @@ def sample(transactional_db):
 class OfflinePage:
     """A browser page whose requests to anywhere but 127.0.0.1 are aborted and recorded."""
 
-    def __init__(self, browser, base_url: str, locale: str = "ja-JP"):
-        self.context = browser.new_context(viewport={"width": 1280, "height": 860}, locale=locale)
+    def __init__(self, browser, base_url: str, locale: str = "ja-JP", bypass_csp: bool = True):
+        # Playwright evaluates wait_for_function's predicates with eval, which the pages' Content-
+        # Security-Policy refuses; tests/test_browser_csp.py checks the pages under the policy.
+        self.context = browser.new_context(viewport={"width": 1280, "height": 860}, locale=locale,
+                                           bypass_csp=bypass_csp)
         self.page = self.context.new_page()
         self.base_url = base_url
         self.blocked: list[str] = []

@@ -7,7 +7,6 @@ public ``/api/``; only the small layers of one district or one siting run are in
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -124,7 +123,3 @@ def language(request: HttpRequest) -> HttpResponse:
                             samesite=settings.LANGUAGE_COOKIE_SAMESITE or "Lax",
                             secure=settings.LANGUAGE_COOKIE_SECURE, httponly=settings.LANGUAGE_COOKIE_HTTPONLY)
     return response
-
-
-def healthz(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"status": "ok", "database": connection.vendor, "engine": connection.settings_dict["ENGINE"]})

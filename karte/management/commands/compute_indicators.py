@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from karte.compute import compute_all, summary_lines
 from karte.layers import ParameterError
+from karte.management.database_locks import lock_timeout_as_command_error
 
 
 class Command(BaseCommand):
@@ -18,7 +19,8 @@ class Command(BaseCommand):
         if walk_distance_m <= 0:
             raise CommandError(f"--walk-distance must be positive, got {walk_distance_m}")
         try:
-            summary = compute_all(city=city, year=year, walk_distance_m=walk_distance_m)
+            with lock_timeout_as_command_error("compute_indicators"):
+                summary = compute_all(city=city, year=year, walk_distance_m=walk_distance_m)
         except ParameterError as error:
             raise CommandError(str(error)) from None
         if not summary["cities"]:

@@ -4,6 +4,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from karte.importers import IMPORTERS, progress, run_load
+from karte.management.database_locks import lock_timeout_as_command_error
 from loaders.errors import LoaderError
 
 
@@ -45,8 +46,9 @@ class Command(BaseCommand):
             opts = dict(_option(o) for o in option)
             provenance = {k: v for k, v in (("source_name", options.get("source_name")), ("url", options.get("url")),
                                             ("licence", options.get("licence"))) if v}
-            summary = run_load(source, path, year=year, city=city, dry_run=dry_run, crs=crs, options=opts,
-                               provenance=provenance, show_progress=progress.wanted(quiet), replace=replace)
+            with lock_timeout_as_command_error(f"load {source} {path}"):
+                summary = run_load(source, path, year=year, city=city, dry_run=dry_run, crs=crs, options=opts,
+                                   provenance=provenance, show_progress=progress.wanted(quiet), replace=replace)
         except (LoaderError, ValueError) as error:
             raise CommandError(str(error)) from None
         for line in summary.lines()[:1] if quiet else summary.lines():

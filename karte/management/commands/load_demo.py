@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from karte.demo import load_demo
 from karte.importers import progress
+from karte.management.database_locks import lock_timeout_as_command_error
 from loaders.errors import LoaderError
 
 
@@ -17,7 +18,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, city=None, quiet=False, **options):
         try:
-            load_demo(stdout=self.stdout, city=city,
-                      show_progress=progress.wanted(quiet or options.get("verbosity", 1) == 0))
+            with lock_timeout_as_command_error("load_demo"):
+                load_demo(stdout=self.stdout, city=city,
+                          show_progress=progress.wanted(quiet or options.get("verbosity", 1) == 0))
         except LoaderError as error:
             raise CommandError(str(error)) from None

@@ -2,6 +2,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from karte.layers import ParameterError
+from karte.management.database_locks import lock_timeout_as_command_error
 from karte.siting import run_siting
 
 
@@ -20,7 +21,8 @@ class Command(BaseCommand):
     def handle(self, *args, city, ward=None, kinds=None, k=5, distance=500, solver="greedy", year=None, **options):
         kind_list = [kind.strip() for kind in kinds.split(",") if kind.strip()] if kinds else None
         try:
-            run = run_siting(city, ward=ward, kinds=kind_list, walk_distance_m=distance, k=k, solver=solver, year=year)
+            with lock_timeout_as_command_error("run_siting"):
+                run = run_siting(city, ward=ward, kinds=kind_list, walk_distance_m=distance, k=k, solver=solver, year=year)
         except ParameterError as error:
             raise CommandError(str(error)) from None
         share = 100 * run.covered_after / run.demand_total if run.demand_total else 0.0

@@ -34,10 +34,27 @@
     return L.tileLayer(tiles.url, { attribution: tiles.attribution, maxZoom: tiles.max_zoom || 18 }).addTo(map);
   }
 
+  // Colours are set through the DOM (element.style), never as style attributes in markup: the Content-Security-
+  // Policy refuses inline style attributes. Elements carry data-colour; paintColours applies it.
+  function paintColours(root) {
+    (root || document).querySelectorAll("[data-colour]").forEach((el) => { el.style.background = el.dataset.colour; });
+  }
+
+  // A kind's glyph on its colour; each marker gets its own element (see paintColours).
+  const KindIcon = L.DivIcon.extend({
+    createIcon(oldIcon) {
+      const div = L.DivIcon.prototype.createIcon.call(this, oldIcon);
+      const glyph = document.createElement("span");
+      glyph.style.background = this.options.colour;
+      glyph.textContent = this.options.glyph;
+      div.replaceChildren(glyph);
+      return div;
+    },
+  });
+
   function kindIcon(kind, extraClass) {
-    return L.divIcon({
-      className: "kind-icon " + (extraClass || ""),
-      html: '<span style="background:' + kind.colour + '">' + escapeHtml(kind.glyph) + "</span>",
+    return new KindIcon({
+      className: "kind-icon " + (extraClass || ""), html: false, colour: kind.colour, glyph: kind.glyph,
       iconSize: [22, 22], iconAnchor: [11, 11], popupAnchor: [0, -10],
     });
   }
@@ -66,5 +83,7 @@
 
   global.KarteCommon = {
     readConfig, numberFormatter, withUnit, escapeHtml, addBasemap, kindIcon, kindLabel, districtName, wardName, resourcePopup,
+    paintColours,
   };
+  paintColours(document);  // the page's own swatches (scripts load at the end of <body>)
 })(window);

@@ -122,12 +122,13 @@
     let html = "<strong>" + C.escapeHtml(entry.label) + "</strong>" + (entry.unit ? " <span class=\"unit\">（" + C.escapeHtml(entry.unit) + "）</span>" : "");
     html += "<ul>";
     for (let i = 0; i < breaks.length - 1; i++) {
-      html += '<li><span class="swatch" style="background:' + palette[Math.min(i, palette.length - 1)] + '"></span>'
+      html += '<li><span class="swatch" data-colour="' + palette[Math.min(i, palette.length - 1)] + '"></span>'
         + fmt1(breaks[i]) + " – " + fmt1(breaks[i + 1]) + "</li>";
     }
-    html += '<li><span class="swatch" style="background:' + K.NO_DATA + '"></span>' + C.escapeHtml(S.no_data) + "</li></ul>";
+    html += '<li><span class="swatch" data-colour="' + K.NO_DATA + '"></span>' + C.escapeHtml(S.no_data) + "</li></ul>";
     html += '<div class="legend-note">' + C.escapeHtml(S.legend_note) + "</div>";
     div.innerHTML = html;
+    C.paintColours(div);
   }
 
   function drawDistricts(fit) {
@@ -255,6 +256,7 @@
     return (...args) => fn(...args).catch((error) => { setStatus(S.load_failed + " (" + ((error && error.message) || String(error)) + ")", true); if (window.console) console.error(error); });
   }
 
+  document.getElementById("map-controls").addEventListener("submit", (event) => event.preventDefault());
   controls.indicator.addEventListener("change", () => districtData && restyle());
   controls.scheme.addEventListener("change", () => districtData && restyle());
   controls.classes.addEventListener("change", () => districtData && restyle());
