@@ -270,6 +270,7 @@ KARTE_PRINT_TILE_CACHE = Path(os.environ.get("KARTE_PRINT_TILE_CACHE", VAR_DIR /
 KARTE_MAP_TILES_ABOVE = int(os.environ.get("KARTE_MAP_TILES_ABOVE", "3000"))
 KARTE_FIXTURES_DIR = BASE_DIR / "fixtures"
 KARTE_RASTER_DIR = VAR_DIR / "rasters"
+KARTE_JOB_FILES_DIR = Path(os.environ.get("KARTE_JOB_FILES_DIR", VAR_DIR / "jobs"))  # PDFs of ward batch jobs
 # fetch_open_data: where downloads are cached, and one base URL replacing every portal's (e-Stat,
 # 国土数値情報, Overpass) — for a mirror, or a test server on 127.0.0.1.
 KARTE_OPEN_DATA_CACHE = Path(os.environ.get("KARTE_OPEN_DATA_CACHE", VAR_DIR / "open_data"))

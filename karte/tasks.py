@@ -41,6 +41,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -174,6 +175,9 @@ class JobKind:
     body: Callable[..., Any]
     default_time_limit_s: float
     label: str = ""
+    # A body that commits its own consistent steps (fetch_open_data: all loads in one transaction,
+    # then compute): several transactions are allowed, writes outside any transaction still are not.
+    own_transactions: bool = False
 
     @property
     def time_limit_s(self) -> float:
@@ -202,12 +206,14 @@ class JobKind:
 KINDS: dict[str, JobKind] = {}
 
 
-def job_kind(name: str, *, time_limit_s: float, label: str = "") -> Callable[[Callable[..., Any]], JobKind]:
+def job_kind(name: str, *, time_limit_s: float, label: str = "",
+             own_transactions: bool = False) -> Callable[[Callable[..., Any]], JobKind]:
     """Register ``body(job, **parameters)`` as the job kind ``name`` with a default time cap."""
     def register(body: Callable[..., Any]) -> JobKind:
         if name in KINDS:
             raise ValueError(f"job kind {name!r} is registered twice")
-        KINDS[name] = JobKind(name=name, body=body, default_time_limit_s=time_limit_s, label=label)
+        KINDS[name] = JobKind(name=name, body=body, default_time_limit_s=time_limit_s, label=label,
+                              own_transactions=own_transactions)
         return KINDS[name]
     return register
 
@@ -224,9 +230,10 @@ class _OneTransaction:
     atomic block opened inside the body), so a failing job cannot leave half its writes behind; and
     stopping the body at its next statement once its time cap has passed."""
 
-    def __init__(self, kind: str, deadline: float):
+    def __init__(self, kind: str, deadline: float, several: bool = False):
         self.kind = kind
         self.deadline = deadline
+        self.several = several
         self.base_depth = len(connection.atomic_blocks)  # a test's or caller's own atomic blocks
         self.block = None
         self.allowed = 0
@@ -249,7 +256,7 @@ class _OneTransaction:
                                     "transaction.atomic() block so that a failure leaves nothing half-written")
             if self.block is None:
                 self.block = blocks[self.base_depth]
-            elif blocks[self.base_depth] is not self.block:
+            elif blocks[self.base_depth] is not self.block and not self.several:
                 raise JobWriteError(f"the {self.kind} job wrote in a second transaction; a job writes in one "
                                     "transaction.atomic() block so that a failure leaves nothing half-written")
         return execute(sql, params, many, context)
@@ -371,7 +378,7 @@ def _run_claimed(job_pk: int) -> None:
     try:
         with isolated:
             deadline = started + job.time_limit_s
-            context = JobContext(job=job, deadline=deadline, _guard=_OneTransaction(job.kind, deadline))
+            context = JobContext(job=job, deadline=deadline, _guard=_OneTransaction(job.kind, deadline, kind.own_transactions))
             with connection.execute_wrapper(context._guard), _alarm(job.time_limit_s):
                 value = kind(context, **job.parameters)
         result = json.loads(json.dumps(value, cls=DjangoJSONEncoder))
@@ -525,3 +532,54 @@ def worker_selftest(job: JobContext, *, seconds: float = 0.0) -> dict[str, Any]:
         job.progress(100 * step / steps, gettext_noop("待機中の自己診断"))
         time.sleep(seconds / steps)
     return {"worker": worker_id(), "slept_s": seconds}
+
+
+def job_file(job: BackgroundJob, suffix: str) -> Path:
+    """Where a job leaves a file for its requester (``/jobs/<id>/file``)."""
+    return Path(settings.KARTE_JOB_FILES_DIR) / f"{job.public_id}{suffix}"
+
+
+@job_kind("ward_pdf", time_limit_s=1800, label="区の印刷用カルテ")
+def ward_pdf_task(job: JobContext, *, ward: str) -> dict[str, Any]:
+    """Every district of a ward printed as one PDF (with a cover page), written beside the job; the
+    file appears whole or not at all (written to a temporary name, then renamed)."""
+    from .layers import get_ward
+    from .printing.pdf import pdf_filename, ward_pdf
+
+    target = get_ward(ward, parameter="ward")
+
+    def pages(done: int, total: int) -> None:
+        job.progress(90 * done / total, gettext_noop("地区のページを作っています"))
+
+    pdf = ward_pdf(target, progress=pages)
+    job.progress(95, gettext_noop("PDFを保存しています"))
+    path = job_file(job.job, ".pdf")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".part")
+    partial.write_bytes(pdf)
+    partial.replace(path)
+    return {"file": path.name, "filename": pdf_filename(ward=target), "content_type": "application/pdf",
+            "bytes": len(pdf), "districts": target.districts.count()}
+
+
+@job_kind("open_data", time_limit_s=7200, label="オープンデータの取得", own_transactions=True)
+def open_data_task(job: JobContext, *, city: str, year: int = 2020, **options: Any) -> dict[str, Any]:
+    """``karte.open_data.fetch_open_data`` as a job: downloads, then every load in one transaction
+    (a failure leaves the database as it was), then the indicators computed; each line it prints is
+    the job's progress message."""
+    from loaders.errors import LoaderError
+
+    from .open_data import fetch_open_data
+
+    lines: list[str] = []
+
+    def say(line: str) -> None:
+        lines.append(line)
+        job.progress(min(95, 3 * len(lines)), line)
+
+    try:
+        result = fetch_open_data(city, year, progress=say, **options)
+    except LoaderError as error:  # offline, a bad file…: its one line says what to do
+        raise JobInputError(str(error)) from None
+    return {"city": city, "year": year, "lines": lines[-200:],
+            "downloads": len(getattr(result, "downloads", []) or []), "loads": len(getattr(result, "loads", []) or [])}

@@ -22,7 +22,8 @@ QUERY_NAMES = (
     "indicator", "indicators", "ward", "city", "year", "simplify", "format", "kind", "bbox", "limit", "offset",
     "geometry", "walk_distance", "walk_distance_m", "scheme", "k", "run", "code", "next", "language", "q",
 )
-BAD_PATH_VALUES = {"str": ("9999999", "<b>x</b>", "x" * 300, "..%2F..%2Fetc"), "int": ("0", "99999999999999999999999")}
+BAD_PATH_VALUES = {"str": ("9999999", "<b>x</b>", "x" * 300, "..%2F..%2Fetc"), "int": ("0", "99999999999999999999999"),
+                   "uuid": ("00000000-0000-0000-0000-000000000000", "ffffffff-ffff-ffff-ffff-ffffffffffff")}
 PYTHON_MESSAGES = re.compile(
     r"Traceback|invalid literal for int|could not convert string|OverflowError|ValueError|TypeError|KeyError|"
     r"OperationalError|DoesNotExist|Exception Value"
@@ -58,7 +59,9 @@ def _fill(route: str, value_of: dict[str, str]) -> str:
 def _valid_values(sample) -> dict[str, str]:
     return {"code": sample.districts[0].code, "run_id": str(sample.run.pk),
             # /tiles/: the z11 tile holding the sample city
-            "layer": "districts", "z": "11", "x": "1818", "y": "807", "fmt": "pbf"}
+            "layer": "districts", "z": "11", "x": "1818", "y": "807", "fmt": "pbf",
+            # /jobs/: an id no job has (a real one's status is tested in tests/test_tasks.py)
+            "public_id": "0b5c2f3e-8a4d-4f6b-9c1e-2d7a6b5e4f30"}
 
 
 def _check(response, url: str) -> None:

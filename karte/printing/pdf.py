@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.template.loader import render_to_string
@@ -41,13 +42,19 @@ def _page(district: District) -> KartePage:
     )
 
 
-def render_karte_pdf(districts: list[District], ward: Ward | None = None) -> bytes:
+def render_karte_pdf(districts: list[District], ward: Ward | None = None,
+                     progress: Callable[[int, int], None] | None = None) -> bytes:
     """Renders the karte of ``districts`` as one A4 PDF; with ``ward``, a cover page lists them.
+    ``progress(done, total)`` is called after each district's page is gathered.
 
     The printed karte is a Japanese document for the workshop table, whatever language the
     requesting page was in, so labels (resource kinds, map legend) are rendered in Japanese."""
     with translation.override("ja"):
-        pages = [_page(d) for d in districts]
+        pages = []
+        for district in districts:
+            pages.append(_page(district))
+            if progress is not None:
+                progress(len(pages), len(districts))
         title = f"{ward.name_ja} 地区カルテ" if ward else f"{districts[0].name_ja} 地区カルテ"
         html = render_to_string(
             "karte/print/karte.html",
@@ -60,11 +67,11 @@ def district_pdf(district: District) -> bytes:
     return render_karte_pdf([district])
 
 
-def ward_pdf(ward: Ward) -> bytes:
+def ward_pdf(ward: Ward, progress: Callable[[int, int], None] | None = None) -> bytes:
     districts = list(lookups.districts(ward=ward))
     if not districts:
         raise NotFoundError(f"{ward.name_ja}には地区がありません (ward {ward.code} has no districts to print)", "code")
-    return render_karte_pdf(districts, ward=ward)
+    return render_karte_pdf(districts, ward=ward, progress=progress)
 
 
 def pdf_filename(district: District | None = None, ward: Ward | None = None) -> str:

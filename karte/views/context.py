@@ -206,8 +206,11 @@ def district_page(district: District) -> dict[str, Any]:
     }
 
 
-def ward_page(ward: Ward) -> dict[str, Any]:
-    """A ward's districts side by side, headline indicators only (forty columns would be unreadable)."""
+def ward_page(ward: Ward, user=None) -> dict[str, Any]:
+    """A ward's districts side by side, headline indicators only (forty columns would be unreadable);
+    ``user``: who asks (staff and facilitators may print the whole ward in the background)."""
+    from .ops import can_run_jobs
+
     every_indicator = layers.map_indicators(english=english())
     indicators = [entry for entry in every_indicator if entry["headline"]] or every_indicator
     overview = layers.ward_overview(ward, [entry["code"] for entry in indicators])
@@ -219,6 +222,7 @@ def ward_page(ward: Ward) -> dict[str, Any]:
         "city_row": overview.city_row,
         "district_total": overview.district_total,
         "other_wards": layers.lookups.wards(ward.city),
+        "can_run_jobs": user is not None and can_run_jobs(user),
     }
 
 

@@ -18,13 +18,24 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from django.http import HttpRequest, JsonResponse
+from pathlib import Path
+from urllib.parse import quote
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
-from django.views.decorators.http import require_safe
+from django.utils.translation import get_language, gettext
+from django.views.decorators.http import require_POST, require_safe
 
 from karte import health
+from karte.layers import NotFoundError, get_ward
 from karte.models import BackgroundJob
-from karte.tasks import status_document
+from karte.tasks import KINDS, status_document, ward_pdf_task
+
+FACILITATORS = "facilitator"  # the group of workshop facilitators (ward office staff)
 
 
 def _no_store(response: JsonResponse) -> JsonResponse:
@@ -45,3 +56,59 @@ def job_status(request: HttpRequest, public_id: UUID) -> JsonResponse:
     if job is None:
         return _no_store(JsonResponse({"error": "no such job"}, status=404))
     return _no_store(JsonResponse(status_document(job)))
+
+
+def can_run_jobs(user) -> bool:
+    """Staff and facilitators start background work (a ward's PDF batch, a siting run); the public
+    reads what they publish."""
+    return bool(user.is_authenticated and (user.is_staff or user.groups.filter(name=FACILITATORS).exists()))
+
+
+def _job_or_404(public_id: UUID) -> BackgroundJob:
+    job = BackgroundJob.objects.filter(public_id=public_id).first()
+    if job is None:
+        raise Http404("no such job")
+    return job
+
+
+def job_page(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """A job's progress for a person: the page polls ``/jobs/<id>/`` and offers the result when done."""
+    job = _job_or_404(public_id)
+    response = render(request, "karte/job.html", {
+        "job": job, "label": KINDS[job.kind].label if job.kind in KINDS else job.kind,
+        "config": {"status_url": reverse("job-status", args=[job.public_id]),
+                   "file_url": reverse("job-file", args=[job.public_id]),
+                   "siting_url": reverse("siting"), "language": get_language() or "ja",
+                   "strings": {"done": gettext("完了しました"), "failed": gettext("失敗しました"),
+                               "download": gettext("PDFをダウンロード"), "open_result": gettext("結果を開く")}},
+    })
+    add_never_cache_headers(response)
+    return response
+
+
+@require_safe
+def job_file(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """The file a finished job left (a ward's printed karte); 404 until it is there."""
+    job = _job_or_404(public_id)
+    result = job.result or {}
+    path = Path(settings.KARTE_JOB_FILES_DIR) / str(result.get("file", ""))
+    if job.status != BackgroundJob.Status.DONE or not result.get("file") or not path.is_file():
+        raise Http404("this job has left no file (yet)")
+    filename = result.get("filename") or path.name
+    response = FileResponse(path.open("rb"), content_type=result.get("content_type", "application/octet-stream"))
+    ascii_name = filename.encode("ascii", "ignore").decode() or path.name
+    response["Content-Disposition"] = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+    return response
+
+
+@require_POST
+def ward_pdf_job(request: HttpRequest, code: str) -> HttpResponse:
+    """Start printing every district of a ward in the background (staff and facilitators)."""
+    if not can_run_jobs(request.user):
+        return redirect_to_login(request.get_full_path())
+    try:
+        ward = get_ward(code)
+    except NotFoundError:
+        raise Http404("no such ward") from None
+    job = ward_pdf_task.submit({"ward": ward.code}, user=request.user)
+    return redirect("job-page", public_id=job.public_id)

@@ -41,7 +41,7 @@ def district_detail(request: HttpRequest, code: str) -> HttpResponse:
 @page_errors
 def ward_detail(request: HttpRequest, code: str) -> HttpResponse:
     """A ward's districts side by side: one sortable row per district, one column per indicator."""
-    return render(request, "karte/ward.html", context.ward_page(layers.get_ward(code)))
+    return render(request, "karte/ward.html", context.ward_page(layers.get_ward(code), request.user))
 
 
 def _run_siting(data: dict):

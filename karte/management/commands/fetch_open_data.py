@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from karte.importers import progress
 from karte.open_data import fetch_open_data
+from karte.tasks import open_data_task
 from loaders.errors import LoaderError
 from loaders.fetch import load_catalogue
 
@@ -31,13 +32,24 @@ class Command(BaseCommand):
         parser.add_argument("--base-url", help="one base URL replacing every portal's (a mirror; KARTE_OPEN_DATA_BASE_URL)")
         parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for a server (default 60)")
         parser.add_argument("--quiet", action="store_true", help="no progress bars (never drawn in CI or a pipe)")
+        parser.add_argument("--background", action="store_true",
+                            help="queue it as a background job (manage.py run_worker runs it) and print where to follow it")
 
     def handle(self, *args, city, year=2020, estat_app_id="", cache=None, only=None, school_districts=None,
-               school_district_fields=None, osm=False, base_url=None, timeout=60.0, quiet=False, **options):
+               school_district_fields=None, osm=False, base_url=None, timeout=60.0, quiet=False, background=False,
+               **options):
         try:
             fields = json.loads(school_district_fields) if school_district_fields else None
         except json.JSONDecodeError as error:
             raise CommandError(f"--school-district-fields is not JSON: {error}") from None
+        if background:
+            job = open_data_task.submit({
+                "city": city, "year": year, "cache_dir": cache, "only": only, "estat_app_id": estat_app_id,
+                "base_url": base_url, "school_districts": school_districts, "school_district_fields": fields,
+                "osm": osm, "timeout": timeout})
+            self.stdout.write(f"fetch_open_data: queued as job {job.public_id} ({job.get_status_display()}); "
+                              f"follow it at /jobs/{job.public_id}/view")
+            return
         try:
             fetch_open_data(city, year, cache_dir=cache, only=only, estat_app_id=estat_app_id, base_url=base_url,
                             school_districts=school_districts, school_district_fields=fields, osm=osm,
