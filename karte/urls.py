@@ -11,12 +11,15 @@ urlpatterns = [
     path("districts/<str:code>/", pages.district_detail, name="district"),
     path("wards/<str:code>/", pages.ward_detail, name="ward"),
     path("siting/", pages.siting, name="siting"),
+    path("siting/<int:run_id>/publish/", pages.siting_publish, name="siting-publish"),
     path("districts/<str:code>/karte.pdf", pdf.district_karte_pdf, name="district-karte-pdf"),
     path("wards/<str:code>/karte.pdf", pdf.ward_karte_pdf, name="ward-karte-pdf"),
     path("api/", include("karte.api.urls")),
     path("tiles/<str:layer>.json", tiles.tilejson, name="tilejson"),
     path("tiles/<str:layer>/<str:z>/<str:x>/<str:y>.<str:fmt>", tiles.vector_tile, name="tile"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("participation/", include("participation.urls")),
     path("admin/", admin.site.urls),
 ]
 
