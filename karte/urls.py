@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from .views import ops, pages, pdf, tiles
@@ -18,7 +19,9 @@ urlpatterns = [
     path("tiles/<str:layer>.json", tiles.tilejson, name="tilejson"),
     path("tiles/<str:layer>/<str:z>/<str:x>/<str:y>.<str:fmt>", tiles.vector_tile, name="tile"),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("accounts/", include("django.contrib.auth.urls")),
+    # Log in and out only: accounts are made by an administrator (no sign-up, no e-mailed resets).
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("participation/", include("participation.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -58,7 +58,9 @@ def _fill(route: str, value_of: dict[str, str]) -> str:
 def _valid_values(sample) -> dict[str, str]:
     return {"code": sample.districts[0].code, "run_id": str(sample.run.pk),
             # /tiles/: the z11 tile holding the sample city
-            "layer": "districts", "z": "11", "x": "1818", "y": "807", "fmt": "pbf"}
+            "layer": "districts", "z": "11", "x": "1818", "y": "807", "fmt": "pbf",
+            # Participation's ids name nothing in the sample city: their routes answer 404 or ask for a login.
+            "workshop_id": "1", "contribution_id": "1", "edition_id": "1"}
 
 
 def _check(response, url: str) -> None:
@@ -73,7 +75,9 @@ def test_every_route_is_covered():
     names = {name for name, _, _ in ROUTES}
     assert {"home", "district", "ward", "siting", "district-karte-pdf", "ward-karte-pdf", "api:districts",
             "api:district", "api:resources", "api:candidates", "api:wards", "api:siting", "api:siting-latest",
-            "api:indicators", "tile", "tilejson", "admin"} <= names
+            "api:indicators", "tile", "tilejson", "admin", "siting-publish", "api:contributions",
+            "participation:join", "participation:contribute", "participation:moderate", "participation:freeze",
+            "login"} <= names
 
 
 @pytest.mark.parametrize("name,route,converters", ROUTES, ids=[r[0] for r in ROUTES])
@@ -94,7 +98,10 @@ def test_bad_input_never_answers_500(client, db, name, route, converters):
 
 
 def test_bad_siting_posts_are_400_with_a_message(client, db):
+    from django.contrib.auth.models import User
+
     build_sample_city()
+    client.force_login(User.objects.create_user("planner", is_staff=True))
     for data in (
         {"kinds": ["vacant_house"], "walk_distance_m": "99999999999999999999999", "k": "3", "solver": "greedy"},
         {"kinds": ["vacant_house"], "walk_distance_m": "-5", "k": "3", "solver": "greedy"},
