@@ -13,12 +13,12 @@ def allow(key: str, limit: int, window_s: int) -> bool:
     """Count one attempt under ``key``; False once more than ``limit`` fall in the current window."""
     name = f"participation:rate:{key}"
     if cache.add(name, 1, timeout=window_s):
-        return True
+        return 1 <= limit
     try:
         count = cache.incr(name)
     except ValueError:  # expired between add and incr
         cache.add(name, 1, timeout=window_s)
-        return True
+        count = 1
     return count <= limit
 
 
