@@ -237,7 +237,7 @@ def district_sections(district: District) -> list[DistrictSection]:
         if w.is_open
     ]
     data = VoicesSection(voices=voices, resources=resources, proposals=proposals, open_workshops=open_workshops)
-    sections = [DistrictSection(
+    sections = [] if data.empty and not open_workshops else [DistrictSection(
         key="voices", title=_("地域の声"), template="participation/karte/voices_section.html",
         print_template="participation/karte/voices_print.html", data=data,
         snapshot={"contributions": _snapshot(contributions)},

@@ -481,12 +481,12 @@ def test_html_in_contributions_is_shown_as_text_on_the_page_and_in_the_pdf(cast,
         assert "<script>alert('x')</script>" in text  # printed as the characters typed, not run or dropped
 
 
-def test_pdf_karte_has_voices_resources_and_the_join_qr(cast, client, tmp_path):
+def test_pdf_karte_has_voices_resources_and_the_join_qr(cast, client, artifacts_dir):
     if not shutil.which("pdftotext"):
         pytest.skip("poppler-utils missing")
     _approved_set(cast)
     pdf = client.get(f"/districts/{cast.city.districts[0].code}/karte.pdf").content
-    path = tmp_path / "k.pdf"
+    path = artifacts_dir / "participation_karte.pdf"
     path.write_bytes(pdf)
     text = subprocess.run(["pdftotext", str(path), "-"], check=True, capture_output=True, text=True).stdout
     compact = re.sub(r"\s+", "", text)
