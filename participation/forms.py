@@ -67,8 +67,8 @@ class ContributionForm(forms.Form):
     type = forms.ChoiceField(label=_("投稿の種類"), choices=ContributionType.choices, widget=forms.RadioSelect,
                              initial=ContributionType.VOICE,
                              error_messages={"required": _("投稿の種類を選んでください。")})
-    lon = forms.FloatField(widget=forms.HiddenInput, required=False)
-    lat = forms.FloatField(widget=forms.HiddenInput, required=False)
+    lon = forms.FloatField(widget=forms.HiddenInput, required=False, min_value=-180, max_value=180)
+    lat = forms.FloatField(widget=forms.HiddenInput, required=False, min_value=-90, max_value=90)
     resource_kind = forms.ChoiceField(label=_("資源の種類"), choices=resource_kind_choices, required=False)
     name = text_field(_("名前"), NAME_MAX)
     note = text_field(_("どんな場所か・メモ"), NOTE_MAX, textarea=True)

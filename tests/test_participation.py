@@ -173,6 +173,9 @@ def test_a_point_outside_the_city_is_refused_with_a_message_and_the_text_kept(ca
     assert "駅前のベンチが好き" in html  # the bound form shows what was typed
     response = submit(client, cast.workshop, {**voice(), "lon": "", "lat": ""})
     assert response.status_code == 400 and "地図をタップして" in response.content.decode()
+    for lon, lat in (("1e300", "35.5"), ("nan", "35.5"), ("139.7", "-inf"), ("abc", "35.5")):
+        response = submit(client, cast.workshop, {**voice(), "lon": lon, "lat": lat})
+        assert response.status_code == 400, (lon, lat)
     assert not Contribution.objects.exists()
 
 
