@@ -18,7 +18,7 @@ from django.utils import timezone, translation
 from karte.importers.contributed import ContributedSource, save_contributed_resource, withdraw_contributed_resource
 from karte.layers import district_report, report_record
 from karte.layers.extensions import district_sections
-from karte.models import District
+from karte.models import District, bump_data_version
 from karte.printing.pdf import district_pdf
 
 from . import codes
@@ -39,6 +39,10 @@ class Actor:
 
 def _audit(workshop: Workshop, action: str, actor: Actor, *, contribution: Contribution | None = None,
            before: dict | None = None, after: dict | None = None, reason: str = "") -> AuditEntry:
+    """Record a change; every change goes through here, in the transaction of the change, which is
+    also where karte's readers learn that what the karte shows may have changed (cached pages, PDFs
+    and API answers are keyed by the data version)."""
+    bump_data_version()
     return AuditEntry.objects.create(
         workshop=workshop, contribution=contribution, action=action, actor_user=actor.user,
         actor_participant=actor.participant, reason=reason, before=before, after=after,

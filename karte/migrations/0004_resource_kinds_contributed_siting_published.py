@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('karte', '0002_censusareacorrespondence'),
+        ('karte', '0003_dataversion'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
