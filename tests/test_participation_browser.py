@@ -70,13 +70,20 @@ def test_a_resident_adds_a_resource_on_a_phone_and_it_reaches_the_karte(offline,
     with pytest.raises(playwright_sync.Error, match="ERR_INTERNET_DISCONNECTED"):
         page.wait_for_url(lambda url: url.startswith("chrome-error:"), timeout=15000)
     page.unroute("**/participation/w/**")
-    for attempt in range(3):  # the browser may still be switching to its offline error page
+    form_url = phone.base_url + f"/participation/w/{cast.workshop.pk}/"
+    for attempt in range(3):
+        # The browser may still be switching to its offline error page, or that page may reload
+        # itself once the network is back: either navigation may cross ours.
         try:
-            page.goto(phone.base_url + f"/participation/w/{cast.workshop.pk}/")
+            page.goto(form_url)
             break
         except playwright_sync.Error as error:
             if "interrupted by another navigation" not in str(error) or attempt == 2:
                 raise
+            if f'navigation to "{form_url}"' in str(error):  # the error page reloaded the form itself
+                page.wait_for_url(form_url)
+                page.wait_for_load_state()
+                break
     page.wait_for_selector("#pin-map[data-pin='1']")
     assert page.input_value("#id_name") == "ひまわり荘の集会室"
     assert page.input_value("#id_note") == "火曜と木曜の午後は空いている"
