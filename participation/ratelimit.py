@@ -1,8 +1,10 @@
 """Counting attempts per key in a time window, in Django's cache (no database writes).
 
-Used for submissions per participant and for join attempts per client address. With several server
-processes the cache must be shared (``CACHES`` pointing at one store; docs/deploy.md); the default
-local-memory cache counts per process, which is what the embedded default runs (one process).
+Used for submissions per participant and for join attempts per client address. The cache is the
+project's (``KARTE_CACHE_URL``): Redis in production counts atomically across worker processes; the
+embedded default's file cache is shared by the workers too, but its increments are not atomic, so
+under concurrent attempts the count may fall a little short — a limit against floods, not an exact
+quota.
 """
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('karte', '0003_dataversion'),
+        ('karte', '0004_resource_csv_natural_key'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
