@@ -59,6 +59,8 @@ def _valid_values(sample) -> dict[str, str]:
     return {"code": sample.districts[0].code, "run_id": str(sample.run.pk),
             # /tiles/: the z11 tile holding the sample city
             "layer": "districts", "z": "11", "x": "1818", "y": "807", "fmt": "pbf",
+            # /jobs/: an id no job has (a real one's status is tested in tests/test_tasks.py)
+            "public_id": "0b5c2f3e-8a4d-4f6b-9c1e-2d7a6b5e4f30",
             # Participation's ids name nothing in the sample city: their routes answer 404 or ask for a login.
             "workshop_id": "1", "contribution_id": "1", "edition_id": "1"}
 

@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('karte', '0005_resource_kinds_contributed_siting_published'),
+        ('karte', '0006_resource_kinds_contributed_siting_published'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

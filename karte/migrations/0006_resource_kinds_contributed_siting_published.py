@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('karte', '0004_resource_csv_natural_key'),
+        ('karte', '0005_backgroundjob'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
