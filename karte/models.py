@@ -33,6 +33,7 @@ class Dataset(models.Model):
         RASTER = "raster", _("ラスター")
         MESH = "mesh", _("地域メッシュ統計")
         DERIVED = "derived", _("計算結果")
+        CONTRIBUTED = "contributed", _("住民の投稿")
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     source_name = models.CharField(_("source"), max_length=200)
@@ -196,6 +197,11 @@ class ResourceKind(models.TextChoices):
     SHRINE_TEMPLE = "shrine_temple", _("神社仏閣")
     FARMLAND = "farmland", _("農地")
     GREEN_SPACE = "green_space", _("緑地")
+    # Private resources residents name in workshops (no open data holds them).
+    ROOM = "room", _("部屋・集会室")
+    OPEN_SPACE = "open_space", _("空き地・広場")
+    SHOP = "shop", _("商店")
+    GROUP_CIRCLE = "group_circle", _("団体・サークル")
     OTHER = "other", _("その他")
 
 
@@ -374,10 +380,18 @@ class SitingRun(models.Model):
     runtime_s = models.FloatField(default=0)
     method = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    # What the home map and /api/siting/latest/ show: only runs someone allowed to publish chose to.
+    published = models.BooleanField(default=False, db_index=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                     related_name="+")
 
     class Meta:
         verbose_name = _("siting run")
         ordering = ["-created_at"]
+        permissions = [("publish_sitingrun", "Can publish a siting run (the home map shows it)")]
 
     def __str__(self) -> str:
         return f"siting {self.city} k={self.k} {self.walk_distance_m} m ({self.solver})"

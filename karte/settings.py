@@ -129,6 +129,8 @@ INSTALLED_APPS = [
     "django.contrib.gis",
     "axes",
     "karte",
+    # Workshops and residents' contributions: an app of its own that reads karte, never the reverse.
+    "participation",
 ]
 
 MIDDLEWARE = [
@@ -268,6 +270,8 @@ KARTE_PRINT_TILES = os.environ.get("KARTE_PRINT_TILES", "gsi-pale")
 KARTE_PRINT_TILES_ATTRIBUTION = os.environ.get("KARTE_PRINT_TILES_ATTRIBUTION", "")
 KARTE_PRINT_TILE_CACHE = Path(os.environ.get("KARTE_PRINT_TILE_CACHE", VAR_DIR / "tile-cache"))
 KARTE_MAP_TILES_ABOVE = int(os.environ.get("KARTE_MAP_TILES_ABOVE", "3000"))
+# Where people reach this site: printed links and QR codes (a workshop's join code) carry it.
+KARTE_PUBLIC_URL = os.environ.get("KARTE_PUBLIC_URL", "http://127.0.0.1:8000")
 KARTE_FIXTURES_DIR = BASE_DIR / "fixtures"
 KARTE_RASTER_DIR = VAR_DIR / "rasters"
 KARTE_JOB_FILES_DIR = Path(os.environ.get("KARTE_JOB_FILES_DIR", VAR_DIR / "jobs"))  # PDFs of ward batch jobs
@@ -353,3 +357,13 @@ if PRODUCTION:
         f"{'https' if HTTPS else 'http'}://{'*' if host.startswith('.') else ''}{host}"
         for host in ALLOWED_HOSTS if host != "*"
     ]
+
+# Staff and facilitators log in (no self-registration); residents join a workshop with a code.
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "participation:dashboard"
+LOGOUT_REDIRECT_URL = "home"
+# Participation: contributions a participant may send per window, photo size (docs/participation.md).
+PARTICIPATION_SUBMISSIONS_PER_WINDOW = int(os.environ.get("PARTICIPATION_SUBMISSIONS_PER_WINDOW", "20"))
+PARTICIPATION_SUBMISSION_WINDOW_S = 600
+PARTICIPATION_JOIN_FAILURES_PER_WINDOW = 10
+PARTICIPATION_PHOTO_MAX_BYTES = 8 * 1024 * 1024

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from .views import ops, pages, pdf, tiles
@@ -14,12 +15,17 @@ urlpatterns = [
     path("districts/<str:code>/", pages.district_detail, name="district"),
     path("wards/<str:code>/", pages.ward_detail, name="ward"),
     path("siting/", pages.siting, name="siting"),
+    path("siting/<int:run_id>/publish/", pages.siting_publish, name="siting-publish"),
     path("districts/<str:code>/karte.pdf", pdf.district_karte_pdf, name="district-karte-pdf"),
     path("wards/<str:code>/karte.pdf", pdf.ward_karte_pdf, name="ward-karte-pdf"),
     path("api/", include("karte.api.urls")),
     path("tiles/<str:layer>.json", tiles.tilejson, name="tilejson"),
     path("tiles/<str:layer>/<str:z>/<str:x>/<str:y>.<str:fmt>", tiles.vector_tile, name="tile"),
     path("i18n/", include("django.conf.urls.i18n")),
+    # Log in and out only: accounts are made by an administrator (no sign-up, no e-mailed resets).
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("participation/", include("participation.urls")),
     path("admin/", admin.site.urls),
 ]
 

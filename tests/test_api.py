@@ -119,7 +119,7 @@ def build_small_city() -> dict:
         city=city, candidate_kinds=["vacant_house"], walk_distance_m=500, k=2, solver="greedy",
         demand_total=1000.0, covered_before=400.0, covered_after=600.75,
         chosen=[{"resource_id": resources[3].pk, "newly_covered": 120.5}, {"resource_id": resources[4].pk, "newly_covered": 80.25}],
-        runtime_s=0.01, method="maximal covering, greedy",
+        runtime_s=0.01, method="maximal covering, greedy", published=True,
     )
     return {"city": city, "wards": [kawasaki, saiwai], "districts": districts, "resources": resources,
             "candidates": candidates, "run": run, "datasets": [census, boundary, resource_set]}

@@ -66,6 +66,30 @@ def test_layers_import_nothing_from_the_layers_above():
     assert _offending(modules_of("karte/layers"), above) == []
 
 
+def test_karte_imports_nothing_of_participation():
+    # participation reads karte (karte.layers, karte.models, karte.importers.contributed) and adds to
+    # it through karte.layers.extensions; karte never imports it back.
+    assert _offending(modules_of("karte"), ("participation",)) == []
+
+
+def test_karte_names_participation_only_in_the_project_wiring():
+    # The project's settings (INSTALLED_APPS) and root URLconf are where apps are put together;
+    # nowhere else in karte (code or templates) may the word appear.
+    wiring = {ROOT / "karte/settings.py", ROOT / "karte/urls.py"}
+    files = [p for p in (ROOT / "karte").rglob("*") if p.suffix in {".py", ".html", ".js", ".css"}
+             and "migrations" not in p.parts and p not in wiring]
+    assert files
+    assert [str(p.relative_to(ROOT)) for p in files if "participation" in p.read_text(encoding="utf-8")] == []
+
+
+def test_participation_reads_karte_through_its_public_functions():
+    # Not karte's pages, API views or its siting service: the read side, the models, the one write
+    # path for contributed resources, the printed karte and the API's parameter helpers.
+    forbidden = ("karte.views.pages", "karte.api.views", "karte.siting", "karte.compute", "karte.frames")
+    assert modules_of("participation")
+    assert _offending(modules_of("participation"), forbidden) == []
+
+
 @pytest.mark.parametrize("module", ["karte/layers/encoding.py", "karte/layers/errors.py"])
 def test_encoding_and_errors_are_pure(module):
     assert _offending([ROOT / module], ("django", "karte.models", "karte.layers.lookups")) == []

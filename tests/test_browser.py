@@ -58,11 +58,13 @@ def sample(transactional_db):
 class OfflinePage:
     """A browser page whose requests to anywhere but 127.0.0.1 are aborted and recorded."""
 
-    def __init__(self, browser, base_url: str, locale: str = "ja-JP", bypass_csp: bool = True):
+    def __init__(self, browser, base_url: str, locale: str = "ja-JP", bypass_csp: bool = True, phone: bool = False):
         # Playwright evaluates wait_for_function's predicates with eval, which the pages' Content-
         # Security-Policy refuses; tests/test_browser_csp.py checks the pages under the policy.
-        self.context = browser.new_context(viewport={"width": 1280, "height": 860}, locale=locale,
-                                           bypass_csp=bypass_csp)
+        # phone: about an iPhone 12–15's CSS viewport, with touch, as residents use it in a hall.
+        size = {"width": 390, "height": 844} if phone else {"width": 1280, "height": 860}
+        self.context = browser.new_context(viewport=size, locale=locale, bypass_csp=bypass_csp, is_mobile=phone,
+                                           has_touch=phone, device_scale_factor=2 if phone else 1)
         self.page = self.context.new_page()
         self.base_url = base_url
         self.blocked: list[str] = []
@@ -84,6 +86,15 @@ class OfflinePage:
     def goto(self, path: str):
         self.page.goto(self.base_url + path)
         return self.page
+
+    def log_in(self, user) -> None:
+        """Start this browser logged in as ``user`` (a session made by Django's test client)."""
+        from django.test import Client
+
+        client = Client()
+        client.force_login(user)
+        self.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
+                                   "url": self.base_url}])
 
     def close(self):
         self.context.close()
@@ -263,9 +274,16 @@ def test_ward_page_sorts_by_a_column(offline, sample, settings, artifacts_dir):
     page.screenshot(path=str(artifacts_dir / "ward_overview.png"), full_page=True)
 
 
+def _planner():
+    from django.contrib.auth.models import User
+
+    return User.objects.create_user("planner", is_staff=True)
+
+
 def test_siting_page_returns_k_sites(offline, sample, settings, artifacts_dir):
     settings.KARTE_TILES = "none"
     browser = offline()
+    browser.log_in(_planner())
     page = browser.goto("/siting/")
     for box in page.query_selector_all("input[name='kinds']"):
         box.uncheck()
@@ -348,6 +366,7 @@ def test_demo_city_map_karte_and_siting(offline, transactional_db, settings, art
     assert float(shown.replace(",", "")) == pytest.approx(top.value, abs=0.05)
     page.screenshot(path=str(artifacts_dir / "demo_district.png"), full_page=True)
 
+    browser.log_in(_planner())
     page.goto(browser.base_url + "/siting/")
     page.fill("#k-input", "4")
     with page.expect_navigation(timeout=120000):
@@ -364,6 +383,7 @@ def test_demo_city_map_karte_and_siting(offline, transactional_db, settings, art
 def test_siting_shows_a_busy_indicator_while_computing(offline, sample, settings):
     settings.KARTE_TILES = "none"
     browser = offline()
+    browser.log_in(_planner())
     page = browser.goto("/siting/")
     assert not page.is_visible("#siting-busy")
     # Keep the form from actually posting (a listener added after the page's own one), so the

@@ -153,7 +153,7 @@ def build_sample_city() -> SampleCity:
         city=city, candidate_kinds=["vacant_house"], walk_distance_m=500, k=2, solver="greedy",
         demand_total=1000.0, covered_before=600.0, covered_after=720.0,
         chosen=[{"resource_id": chosen[0].pk, "newly_covered": 80.0}, {"resource_id": chosen[1].pk, "newly_covered": 40.0}],
-        runtime_s=0.1, method="テストの配置",
+        runtime_s=0.1, method="テストの配置", published=True,
     )
     return SampleCity(city=city, wards=wards, districts=districts, census=census, run=run)
 
@@ -335,7 +335,16 @@ def test_siting_page_shows_a_stored_run(client, sample_city):
     assert html.count("大師空き家") >= 1 and "田島空き家" in html
 
 
-def test_siting_form_errors_are_shown_not_raised(client, sample_city):
+@pytest.fixture
+def staff_client(client, db):
+    from django.contrib.auth.models import User
+
+    client.force_login(User.objects.create_user("planner", is_staff=True))
+    return client
+
+
+def test_siting_form_errors_are_shown_not_raised(staff_client, sample_city):
+    client = staff_client
     response = client.post("/siting/", {"kinds": [], "walk_distance_m": "500", "k": "3", "solver": "greedy"})
     assert response.status_code == 400
     assert "候補とする資源の種類を1つ以上選んでください" in response.content.decode()
@@ -370,6 +379,50 @@ def test_language_switch_stays_on_this_site_and_ignores_unknown_languages(client
     assert response["Location"] == "/wards/" and "django_language" not in response.cookies
     response = client.get("/language/", {"language": "en"})
     assert response.cookies["django_language"].value == "en" and response["Location"] == "/"
+
+
+def test_running_a_siting_needs_a_login_with_the_right(client, sample_city):
+    from django.contrib.auth.models import User
+
+    data = {"kinds": ["vacant_house"], "walk_distance_m": "500", "k": "2", "solver": "greedy"}
+    response = client.post("/siting/", data)
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    assert 'id="siting-submit"' not in client.get("/siting/").content.decode()  # a login link instead
+    client.force_login(User.objects.create_user("resident"))
+    assert client.post("/siting/", data).status_code == 403
+    assert SitingRun.objects.count() == 1  # only the sample's own
+
+
+def test_only_published_runs_reach_the_home_map_and_latest(staff_client, sample_city):
+    client = staff_client
+    response = client.post("/siting/", {"kinds": ["vacant_house"], "walk_distance_m": "500", "k": "1", "solver": "greedy"})
+    assert response.status_code == 302
+    run = SitingRun.objects.latest("pk")
+    assert run.published is False and run.created_by.username == "planner"
+    latest = client.get("/api/siting/latest/").json()["karte:metadata"]["siting_run"]["id"]
+    assert latest == sample_city.run.pk  # the new draft is not what the city presents
+    assert client.get(f"/api/siting/{run.pk}/").status_code == 200  # a draft is read by its id
+    html = client.get(f"/siting/?run={run.pk}").content.decode()
+    assert "未公開" in html and 'id="siting-publish"' in html
+    assert client.post(f"/siting/{run.pk}/publish/").status_code == 302
+    run.refresh_from_db()
+    assert run.published and run.published_by.username == "planner" and run.published_at is not None
+    assert client.get("/api/siting/latest/").json()["karte:metadata"]["siting_run"]["id"] == run.pk
+    client.post(f"/siting/{run.pk}/publish/", {"action": "withdraw"})
+    assert client.get("/api/siting/latest/").json()["karte:metadata"]["siting_run"]["id"] == sample_city.run.pk
+
+
+def test_publishing_needs_the_right(client, sample_city):
+    from django.contrib.auth.models import User
+
+    SitingRun.objects.update(published=False)
+    assert client.post(f"/siting/{sample_city.run.pk}/publish/").status_code == 302  # to the login page
+    client.force_login(User.objects.create_user("resident"))
+    assert client.post(f"/siting/{sample_city.run.pk}/publish/").status_code == 403
+    assert not SitingRun.objects.filter(published=True).exists()
+    assert client.get("/api/siting/latest/").status_code == 404
+    config = _page_config(client.get("/").content.decode(), "karte-map-config")
+    assert config["has_siting_run"] is False
 
 
 # ---------------------------------------------------------------------------------------------

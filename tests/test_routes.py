@@ -61,7 +61,9 @@ def _valid_values(sample) -> dict[str, str]:
             # /tiles/: the z11 tile holding the sample city
             "layer": "districts", "z": "11", "x": "1818", "y": "807", "fmt": "pbf",
             # /jobs/: an id no job has (a real one's status is tested in tests/test_tasks.py)
-            "public_id": "0b5c2f3e-8a4d-4f6b-9c1e-2d7a6b5e4f30"}
+            "public_id": "0b5c2f3e-8a4d-4f6b-9c1e-2d7a6b5e4f30",
+            # Participation's ids name nothing in the sample city: their routes answer 404 or ask for a login.
+            "workshop_id": "1", "contribution_id": "1", "edition_id": "1"}
 
 
 def _check(response, url: str) -> None:
@@ -76,7 +78,9 @@ def test_every_route_is_covered():
     names = {name for name, _, _ in ROUTES}
     assert {"home", "district", "ward", "siting", "district-karte-pdf", "ward-karte-pdf", "api:districts",
             "api:district", "api:resources", "api:candidates", "api:wards", "api:siting", "api:siting-latest",
-            "api:indicators", "tile", "tilejson", "admin"} <= names
+            "api:indicators", "tile", "tilejson", "admin", "siting-publish", "api:contributions",
+            "participation:join", "participation:contribute", "participation:moderate", "participation:freeze",
+            "login"} <= names
 
 
 @pytest.mark.parametrize("name,route,converters", ROUTES, ids=[r[0] for r in ROUTES])
@@ -97,7 +101,10 @@ def test_bad_input_never_answers_500(client, db, name, route, converters):
 
 
 def test_bad_siting_posts_are_400_with_a_message(client, db):
+    from django.contrib.auth.models import User
+
     build_sample_city()
+    client.force_login(User.objects.create_user("planner", is_staff=True))
     for data in (
         {"kinds": ["vacant_house"], "walk_distance_m": "99999999999999999999999", "k": "3", "solver": "greedy"},
         {"kinds": ["vacant_house"], "walk_distance_m": "-5", "k": "3", "solver": "greedy"},

@@ -133,6 +133,9 @@ def test_run_siting_command(city):
                  "--solver", "exact", stdout=out)
     assert "空き家1" in out.getvalue() and "公園" in out.getvalue()
     assert SitingRun.objects.get().solver == "exact"
+    assert SitingRun.objects.get().published is False  # a draft until someone publishes it
+    call_command("run_siting", "--city", "14130", "--kinds", "vacant_house", "--k", "1", "--publish", stdout=out)
+    assert SitingRun.objects.filter(published=True).count() == 1
     with pytest.raises(CommandError, match="unknown resource kind"):
         call_command("run_siting", "--city", "14130", "--kinds", "castle", stdout=io.StringIO())
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import copy
 from functools import lru_cache
 
+from karte.layers.extensions import PublishedLayer, published_layers
+
 NULLABLE_NUMBER = {"type": ["number", "null"]}
 NULLABLE_STRING = {"type": ["string", "null"]}
 NULLABLE_INTEGER = {"type": ["integer", "null"]}
@@ -254,6 +256,34 @@ _CATALOGUE = {
 }
 
 
+def _schema_name(layer: PublishedLayer) -> str:
+    return "".join(part.capitalize() for part in layer.name.replace("-", "_").split("_"))
+
+
+def _published_paths() -> dict:
+    """Paths of the layers other apps registered (``karte.layers.extensions``)."""
+    return {
+        f"/api/{layer.name}/": {"get": {
+            "summary": layer.summary,
+            "operationId": f"list{_schema_name(layer)}",
+            "parameters": [*layer.parameters, _FORMAT],
+            "responses": {**_ok(f"{_schema_name(layer)}Collection", layer.summary), **_error_responses(400, 404, 405)},
+        }}
+        for layer in published_layers()
+    }
+
+
+def _published_schemas() -> dict:
+    schemas = {}
+    for layer in published_layers():
+        name = _schema_name(layer)
+        schemas[f"{name}Properties"] = layer.properties_schema
+        schemas[f"{name}Feature"] = _feature(f"{name}Properties", {"type": ["integer", "string"]})
+        schemas[f"{name}Metadata"] = _metadata(layer.metadata_schema)
+        schemas[f"{name}Collection"] = _collection(f"{name}Feature", f"{name}Metadata")
+    return schemas
+
+
 @lru_cache(maxsize=1)
 def _document() -> dict:
     return {
@@ -354,6 +384,7 @@ def _document() -> dict:
                                       "content": {"application/json": {"schema": {"type": "object"}}}},
                               **_error_responses(400, 405)},
             }},
+            **_published_paths(),
         },
         "components": {"schemas": {
             "Error": {"type": "object", "required": ["error", "parameter"], "additionalProperties": False,
@@ -397,6 +428,7 @@ def _document() -> dict:
             "SiteCollection": _collection("SiteFeature", "SitesMetadata"),
             "IndicatorCatalogue": _CATALOGUE,
             "ClassBreaks": _CLASS_BREAKS,
+            **_published_schemas(),
         }},
     }
 

@@ -1,5 +1,8 @@
-"""Routes of the read-only API; the names are a contract with the map pages (docs/export.md)."""
+"""Routes of the read-only API; the names are a contract with the map pages (docs/export.md).
+Layers other apps publish (``karte.layers.extensions``) are served at ``<name>/`` beside karte's own."""
 from django.urls import path
+
+from karte.layers.extensions import published_layers
 
 from . import views
 
@@ -14,4 +17,5 @@ urlpatterns = [
     path("siting/<int:run_id>/", views.siting_detail, name="siting"),
     path("indicators/", views.indicators_view, name="indicators"),
     path("openapi.json", views.openapi_json, name="openapi"),
+    *[path(f"{layer.name}/", views.published_layer_view(layer), name=layer.name) for layer in published_layers()],
 ]

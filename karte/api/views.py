@@ -12,6 +12,7 @@ from django.urls import reverse
 from karte import layers
 from karte.layers import METADATA_MEMBER, collection_to_csv, rows_collection
 from karte.layers.catalogue import YEAR_RANGE
+from karte.layers.extensions import PublishedLayer
 
 from .openapi import openapi_document
 from .params import QueryParams, api_endpoint, csv_response, json_response
@@ -172,6 +173,19 @@ def indicators_view(request: HttpRequest, params: QueryParams) -> HttpResponse:
         rows = [{"indicator": code, "year": payload["year"], **row} for row in payload["classes"]]
         return csv_response(collection_to_csv(rows_collection(rows)), f"breaks-{code}.csv")
     return json_response(payload)
+
+
+def published_layer_view(layer: PublishedLayer):
+    """The endpoint of a layer another app registered: its own parameters, plus ``format``."""
+
+    @api_endpoint({*layer.parameter_names, "format"})
+    def view(request: HttpRequest, params: QueryParams) -> HttpResponse:
+        fmt = params.choice("format", FORMATS, "json")
+        collection = layer.build({name: params.text(name) for name in layer.parameter_names})
+        return _respond(collection, fmt, f"{layer.name}.csv")
+
+    view.__name__ = view.__qualname__ = f"{layer.name}_list"
+    return view
 
 
 @api_endpoint(set(), cached=False)  # built once per process, from code alone

@@ -7,7 +7,8 @@ exports show.
 - :mod:`.provenance` — the datasets behind a figure;
 - :mod:`.catalogue` — the indicator catalogue and class breaks (via ``spatial.compare``);
 - :mod:`.collections` — the layers as FeatureCollections (districts, wards, resources, candidates, sites);
-- :mod:`.report` — what one district's karte shows, and a ward's districts side by side.
+- :mod:`.report` — what one district's karte shows, and a ward's districts side by side;
+- :mod:`.extensions` — what other apps add to a karte (sections, map layers, published layers).
 
 It reads the models (and the spatial core's registry and classifier) and is read by ``karte.views``,
 ``karte.api``, ``karte.printing`` and ``karte.export``; it imports none of those.
@@ -57,7 +58,15 @@ from .lookups import (
     validate_kinds,
 )
 from .provenance import dataset_record, sources_for
-from .report import DistrictReport, IndicatorRow, Pyramid, WardOverview, district_report, ward_overview
+from .report import (
+    DistrictReport,
+    IndicatorRow,
+    Pyramid,
+    WardOverview,
+    district_report,
+    report_record,
+    ward_overview,
+)
 
 __all__ = [
     "CLASS_SCHEMES", "LAYERS", "MAP_INDICATOR_ORDER", "MAX_SIMPLIFY_M", "METADATA_MEMBER",
@@ -66,7 +75,7 @@ __all__ = [
     "clean_number", "collection_to_csv", "dataset_record", "default_indicator_codes", "default_walk_distance",
     "district_report", "districts_collection", "frame_to_feature_collection", "get_district", "get_ward",
     "indicator_catalogue", "indicator_label", "kind_label", "map_indicators", "resolve_city", "resolve_ward",
-    "resources", "resources_collection", "rows_collection", "siting_collection", "siting_run", "siting_run_record",
+    "report_record", "resources", "resources_collection", "rows_collection", "siting_collection", "siting_run", "siting_run_record",
     "siting_runs", "sources_for", "stored_indicator_codes", "to_json", "validate_kinds", "ward_overview",
     "wards_collection",
 ]

@@ -15,7 +15,7 @@ from django.db.models import QuerySet
 
 from karte.models import STORAGE_SRID, City, Dataset, IndicatorValue, Resource, ResourceKind, SitingRun, Ward
 
-from . import lookups
+from . import extensions, lookups
 from .catalogue import default_indicator_codes, indicator_catalogue, validate_indicator_codes
 from .encoding import (
     RANK_SUFFIX,
@@ -340,11 +340,23 @@ def build_collection(
     kinds: list[str] | None = None,
     walk_distance_m: int | None = None,
     run_id: int | None = None,
+    params: dict[str, str] | None = None,
 ) -> dict:
-    """The FeatureCollection of one layer named ``what`` (:data:`LAYERS`), from codes as a command
-    line gives them; raises :class:`ParameterError` for bad options."""
+    """The FeatureCollection of one layer named ``what`` (:data:`LAYERS`, or a layer an app published
+    through :mod:`.extensions`, which reads ``params`` as its API reads the query string), from codes
+    as a command line gives them; raises :class:`ParameterError` for bad options."""
+    published = extensions.published_layer(what)
+    if published is not None:
+        unknown = sorted(set(params or {}) - set(published.parameter_names))
+        if unknown:
+            raise ParameterError(f"layer {what} takes no parameter {', '.join(unknown)}; it takes: "
+                                 f"{', '.join(published.parameter_names) or 'none'}", "param")
+        return published.build({name: (params or {}).get(name) for name in published.parameter_names})
+    if params:
+        raise ParameterError(f"--param applies to the layers apps publish, not to {what}", "param")
     if what not in LAYERS:
-        raise ParameterError(f"unknown layer {what!r}; choose one of {', '.join(LAYERS)}", "what")
+        names = [*LAYERS, *(layer.name for layer in extensions.published_layers())]
+        raise ParameterError(f"unknown layer {what!r}; choose one of {', '.join(names)}", "what")
     city_obj = lookups.resolve_city(city)
     ward_obj = lookups.resolve_ward(ward, city_obj)
     if what == "districts":
@@ -363,3 +375,8 @@ def build_collection(
     if what == "wards":
         return wards_collection(city_obj)
     return siting_collection(lookups.siting_run(run_id))
+
+
+def layer_names() -> list[str]:
+    """Every layer :func:`build_collection` builds: karte's own and those apps published."""
+    return [*LAYERS, *(layer.name for layer in extensions.published_layers())]

@@ -194,18 +194,19 @@ def candidates(*, ward: Ward | None = None, walk_distance_m: int | None = None,
     return queryset
 
 
-def siting_runs() -> QuerySet[SitingRun]:
-    """Siting runs, newest first."""
-    return SitingRun.objects.select_related("city", "ward").order_by("-created_at", "-pk")
+def siting_runs(*, published: bool | None = None) -> QuerySet[SitingRun]:
+    """Siting runs, newest first; ``published=True``: only those published (what the city presents)."""
+    queryset = SitingRun.objects.select_related("city", "ward").order_by("-created_at", "-pk")
+    return queryset if published is None else queryset.filter(published=published)
 
 
 def siting_run(run_id: int | None = None, *, parameter: str = "run") -> SitingRun:
-    """That siting run, or the latest when ``run_id`` is None; :class:`NotFoundError` when there is
-    no such run (or none yet)."""
+    """That siting run (published or not: a run is read by its id), or the latest published run when
+    ``run_id`` is None; :class:`NotFoundError` when there is no such run (or none published yet)."""
     if run_id is None:
-        run = siting_runs().first()
+        run = siting_runs(published=True).first()
         if run is None:
-            raise NotFoundError("no siting run stored yet", parameter)
+            raise NotFoundError("no published siting run yet", parameter)
         return run
     # An id past the database's 64-bit integers would overflow the query (SQLite raises); it names no run.
     run = siting_runs().filter(pk=run_id).first() if 0 < run_id < 2**63 else None

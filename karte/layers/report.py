@@ -17,6 +17,7 @@ from karte.models import CandidateSite, Dataset, District, IndicatorValue, Resou
 from spatial.indicators import BANDS, INDICATORS
 
 from . import lookups
+from .encoding import clean_number
 from .provenance import dataset_ids_from_inputs, datasets
 
 # The headline indicators of a karte, in the order a facilitator reads them.
@@ -204,6 +205,27 @@ def district_report(
         pyramid=district_pyramid(district),
         walk_distance_m=walk_distance_m,
     )
+
+
+def report_record(report: DistrictReport) -> dict:
+    """What ``report`` shows as JSON-safe data (labels as shown, values, ranks, resources, candidates,
+    sources), to keep beside a frozen edition of the karte."""
+    district = report.district
+    return {
+        "district": {"code": district.code, "name_ja": district.name_ja,
+                     "ward_code": district.ward.code if district.ward else None, "city_code": district.city.code},
+        "years": list(report.years),
+        "rows": [{"code": row.code, "label": str(row.label), "unit": row.unit, "district": clean_number(row.district),
+                  "ward": clean_number(row.ward), "city": clean_number(row.city), "rank": row.rank,
+                  "rank_of": row.rank_of, "year": row.year, "method": row.method,
+                  "source_numbers": list(row.source_numbers)} for row in report.rows],
+        "resources": [{"id": r.pk, "kind": r.kind, "name": r.name, "address": r.address, "dataset_id": r.dataset_id}
+                      for r in report.resources],
+        "candidates": [{"resource_id": c.resource_id, "name": c.resource.name, "kind": c.resource.kind,
+                        "score": clean_number(c.score), "walk_distance_m": c.walk_distance_m} for c in report.candidates],
+        "sources": [{"id": d.pk, "source_name": d.source_name, "vintage": d.vintage, "licence": d.licence}
+                    for d in report.sources],
+    }
 
 
 @dataclass

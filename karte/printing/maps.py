@@ -46,11 +46,15 @@ KIND_STYLE: dict[str, tuple[str, str]] = {
     ResourceKind.SHRINE_TEMPLE: ("1", "#444444"),
     ResourceKind.FARMLAND: ("2", "#66a61e"),
     ResourceKind.GREEN_SPACE: ("3", "#66a61e"),
+    ResourceKind.ROOM: ("4", "#1b9e77"),
+    ResourceKind.OPEN_SPACE: ("*", "#66a61e"),
+    ResourceKind.SHOP: ("|", "#d95f02"),
+    ResourceKind.GROUP_CIRCLE: ("_", "#e7298a"),
     ResourceKind.OTHER: (".", "#444444"),
 }
 
 
-UNFILLED_MARKERS = {"x", "+", "1", "2", "3", "4", "."}
+UNFILLED_MARKERS = {"x", "+", "1", "2", "3", "4", ".", "|", "_"}
 
 
 def _frame(geoms, srid: int, **columns) -> gpd.GeoDataFrame:

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from weasyprint import HTML
 
 from karte.layers import DistrictReport, NotFoundError, district_report, lookups
+from karte.layers.extensions import DistrictSection, district_sections
 from karte.models import District, Ward
 
 from .maps import district_map_png
@@ -20,6 +21,7 @@ class KartePage:
     report: DistrictReport
     map_src: str
     pyramid_svg: str
+    sections: list[DistrictSection] = field(default_factory=list)  # added by other apps (extensions)
 
 
 def _pyramid_svg(report: DistrictReport) -> str:
@@ -39,12 +41,14 @@ def _page(district: District) -> KartePage:
         report=report,
         map_src="data:image/png;base64," + base64.b64encode(png).decode("ascii"),
         pyramid_svg=_pyramid_svg(report),
+        sections=district_sections(district),
     )
 
 
-def render_karte_pdf(districts: list[District], ward: Ward | None = None,
+def render_karte_pdf(districts: list[District], ward: Ward | None = None, *, edition: str = "",
                      progress: Callable[[int, int], None] | None = None) -> bytes:
-    """Renders the karte of ``districts`` as one A4 PDF; with ``ward``, a cover page lists them.
+    """Renders the karte of ``districts`` as one A4 PDF; with ``ward``, a cover page lists them;
+    ``edition`` (e.g. 「第2版 2025年3月1日」) is printed in place of the printing date;
     ``progress(done, total)`` is called after each district's page is gathered.
 
     The printed karte is a Japanese document for the workshop table, whatever language the
@@ -58,13 +62,13 @@ def render_karte_pdf(districts: list[District], ward: Ward | None = None,
         title = f"{ward.name_ja} 地区カルテ" if ward else f"{districts[0].name_ja} 地区カルテ"
         html = render_to_string(
             "karte/print/karte.html",
-            {"pages": pages, "ward": ward, "title": title, "printed_on": timezone.localdate()},
+            {"pages": pages, "ward": ward, "title": title, "printed_on": timezone.localdate(), "edition": edition},
         )
     return HTML(string=html).write_pdf()
 
 
-def district_pdf(district: District) -> bytes:
-    return render_karte_pdf([district])
+def district_pdf(district: District, *, edition: str = "") -> bytes:
+    return render_karte_pdf([district], edition=edition)
 
 
 def ward_pdf(ward: Ward, progress: Callable[[int, int], None] | None = None) -> bytes:

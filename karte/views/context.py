@@ -14,6 +14,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from karte import layers
+from karte.layers import extensions
 from karte.models import GATHERING_PLACE_KINDS, District, ResourceKind, SitingRun, Ward
 from karte.pyramid import population_pyramid_svg
 
@@ -24,7 +25,8 @@ KIND_GLYPHS = {
     "civic_hall": "館", "library": "図", "school": "学", "nursery": "保", "children_culture_centre": "子",
     "elderly_welfare_centre": "老", "ikoi_no_ie": "憩", "childcare_support_centre": "育", "welfare_facility": "福",
     "public_facility": "公", "park": "園", "community_hall": "会", "vacant_house": "空", "vacant_shop": "店",
-    "cafe": "カ", "public_open_space": "広", "shrine_temple": "社", "farmland": "農", "green_space": "緑", "other": "他",
+    "cafe": "カ", "public_open_space": "広", "shrine_temple": "社", "farmland": "農", "green_space": "緑",
+    "room": "室", "open_space": "場", "shop": "商", "group_circle": "団", "other": "他",
 }
 # Colours per kind group (ColorBrewer Dark2, distinguishable for most colour-vision types with the glyph).
 KIND_COLOURS = {
@@ -34,7 +36,8 @@ KIND_COLOURS = {
     "school": "#7570b3", "nursery": "#7570b3", "welfare_facility": "#7570b3", "public_facility": "#7570b3",
     "park": "#66a61e", "green_space": "#66a61e", "farmland": "#66a61e", "public_open_space": "#66a61e",
     "vacant_house": "#d95f02", "vacant_shop": "#d95f02",
-    "shrine_temple": "#a6761d", "other": "#666666",
+    "shrine_temple": "#a6761d", "room": "#1b9e77", "open_space": "#66a61e", "shop": "#d95f02",
+    "group_circle": "#e7298a", "other": "#666666",
 }
 
 TILE_LAYERS = {
@@ -84,7 +87,7 @@ def ui_strings() -> dict[str, str]:
         "score": _("評価点"), "walk_circle": _("徒歩圏（半径）"), "candidate": _("候補地"),
         "chosen_site": _("選定された候補地"), "newly_covered": _("新たに届く高齢者"),
         "persons": _("人"), "address": _("所在地"), "legend_note": _("区分は市内全地区の値による"),
-        "order": _("選定順"), "districts_shown": _("表示中の地区"),
+        "order": _("選定順"), "districts_shown": _("表示中の地区"), "contributed": _("住民の投稿"),
     }
 
 
@@ -146,7 +149,7 @@ def map_page(indicator: str | None, ward_code: str | None) -> dict[str, Any]:
         "indicator": indicator,
         "kinds": kinds,
         "has_candidates": layers.candidates().exists(),
-        "has_siting_run": layers.siting_runs().exists(),
+        "has_siting_run": layers.siting_runs(published=True).exists(),
         "ward": ward_code,
         "strings": ui_strings(),
         "language": language(),
@@ -189,6 +192,9 @@ def district_page(district: District) -> dict[str, Any]:
         "resources": layers.resources_collection(report.resources, point_geometry=True),
         "candidates": layers.candidates_collection(report.candidates),
     }
+    # What other apps add (karte.layers.extensions): drawn as labelled markers, listed as sections.
+    extra_layers = [{"key": layer.key, "label": layer.label, "glyph": layer.glyph, "colour": layer.colour,
+                     "collection": layer.collection} for layer in extensions.district_map_layers(district)]
     return {
         "district": district,
         "rows": report.rows,
@@ -199,9 +205,10 @@ def district_page(district: District) -> dict[str, Any]:
         "resource_count": len(report.resources),
         "candidates": report.candidates,
         "sources": report.sources,
+        "extension_sections": extensions.district_sections(district),
         "map_config": {
             "tiles": tile_config(), "layers": map_layers, "strings": ui_strings(),
-            "kinds": list(kinds.values()), "language": language(),
+            "kinds": list(kinds.values()), "language": language(), "extra_layers": extra_layers,
         },
     }
 

@@ -7,16 +7,20 @@ public ``/api/``; only the small layers of one district or one siting run are in
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from karte import layers
 from karte.httpcache import cached_read
 
 from . import context
+from .access import may_publish_siting, may_run_siting
 from .errors import page_errors
 from .forms import SitingForm
 
@@ -84,6 +88,10 @@ def siting(request: HttpRequest) -> HttpResponse:
     indicator with the elapsed time meanwhile, and a ``fetch`` caller gets JSON with the result URL.
     """
     wants_json = request.headers.get("Accept", "").startswith("application/json")
+    if request.method == "POST" and not may_run_siting(request.user):
+        if wants_json or request.user.is_authenticated:
+            return JsonResponse({"error": _("ひろばの配置計算には担当者のログインが必要です。")}, status=403)
+        return redirect_to_login(reverse("siting"))
     if request.method == "POST":
         form = SitingForm(request.POST)
         error = ""
@@ -93,6 +101,8 @@ def siting(request: HttpRequest) -> HttpResponse:
             except ValueError as exc:  # run_siting refuses impossible requests with a ParameterError
                 error = _("計算できませんでした: %(reason)s") % {"reason": exc}
             else:
+                run.created_by = request.user
+                run.save(update_fields=["created_by"])
                 target = f"{reverse('siting')}?run={run.pk}"
                 if wants_json:
                     return JsonResponse({"run": run.pk, "url": target})
@@ -101,9 +111,32 @@ def siting(request: HttpRequest) -> HttpResponse:
             error = form.first_error()
         if wants_json:
             return JsonResponse({"error": error}, status=400)
-        return render(request, "karte/siting.html", context.siting_page(form, None, error), status=400)
+        return render(request, "karte/siting.html", _siting_page(request, form, None, error), status=400)
     run = _shown_run(request)
-    return render(request, "karte/siting.html", context.siting_page(_initial_form(run), run))
+    return render(request, "karte/siting.html", _siting_page(request, _initial_form(run), run))
+
+
+def _siting_page(request: HttpRequest, form, run, error: str = "") -> dict:
+    return {**context.siting_page(form, run, error),
+            "may_run": may_run_siting(request.user), "may_publish": may_publish_siting(request.user)}
+
+
+@require_POST
+@page_errors
+def siting_publish(request: HttpRequest, run_id: int) -> HttpResponse:
+    """Publish a run (the home map and ``/api/siting/latest/`` show the latest published one), or
+    withdraw it (``action=withdraw``). Needs the right to publish."""
+    if not may_publish_siting(request.user):
+        if not request.user.is_authenticated:
+            return redirect_to_login(f"{reverse('siting')}?run={run_id}")
+        return HttpResponse(_("公開する権限がありません。"), status=403, content_type="text/plain; charset=utf-8")
+    run = layers.siting_run(run_id)
+    publish = request.POST.get("action", "publish") != "withdraw"
+    run.published = publish
+    run.published_at = timezone.now() if publish else None
+    run.published_by = request.user if publish else None
+    run.save(update_fields=["published", "published_at", "published_by"])
+    return redirect(f"{reverse('siting')}?run={run.pk}")
 
 
 def language(request: HttpRequest) -> HttpResponse:

@@ -17,14 +17,22 @@ class Command(BaseCommand):
         parser.add_argument("--distance", type=float, default=500, help="walking distance in metres (default 500)")
         parser.add_argument("--solver", choices=["greedy", "exact"], default="greedy")
         parser.add_argument("--year", type=int, help="census year (default: the latest loaded)")
+        parser.add_argument("--publish", action="store_true",
+                            help="publish the run: the home map and /api/siting/latest/ show it")
 
-    def handle(self, *args, city, ward=None, kinds=None, k=5, distance=500, solver="greedy", year=None, **options):
+    def handle(self, *args, city, ward=None, kinds=None, k=5, distance=500, solver="greedy", year=None,
+               publish=False, **options):
         kind_list = [kind.strip() for kind in kinds.split(",") if kind.strip()] if kinds else None
         try:
             with lock_timeout_as_command_error("run_siting"):
                 run = run_siting(city, ward=ward, kinds=kind_list, walk_distance_m=distance, k=k, solver=solver, year=year)
         except ParameterError as error:
             raise CommandError(str(error)) from None
+        if publish:
+            from django.utils import timezone
+
+            run.published, run.published_at = True, timezone.now()
+            run.save(update_fields=["published", "published_at"])
         share = 100 * run.covered_after / run.demand_total if run.demand_total else 0.0
         before = 100 * run.covered_before / run.demand_total if run.demand_total else 0.0
         self.stdout.write(f"run_siting #{run.pk}: {len(run.chosen)} sites, weighted coverage {before:.1f}% → {share:.1f}% "

@@ -34,5 +34,16 @@
       + C.escapeHtml(S.score) + ": " + fmt1(p.score) + "<br>" + C.escapeHtml(S.walk_circle) + ": " + fmt0(p.walk_distance_m) + "\u2009m")
       .addTo(map);
   });
+  // Layers other apps add (karte.layers.extensions): markers with a glyph; popups show text only.
+  (config.extra_layers || []).forEach((extra) => {
+    L.geoJSON(extra.collection, {
+      pointToLayer: (f, latlng) => L.marker(latlng, {
+        icon: C.kindIcon({ colour: extra.colour, glyph: extra.glyph }, "extra-marker extra-" + extra.key),
+        title: f.properties.label || extra.label,
+      }),
+      onEachFeature: (f, layer) => layer.bindPopup("<strong>" + C.escapeHtml(f.properties.label || extra.label) + "</strong>"
+        + (f.properties.text ? "<br>" + C.escapeHtml(f.properties.text) : "")),
+    }).addTo(map);
+  });
   document.getElementById("district-map").dataset.ready = "1";
 })();

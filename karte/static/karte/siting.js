@@ -15,7 +15,7 @@
   form.addEventListener("submit", () => {
     const started = Date.now();
     busy.classList.add("active");
-    button.disabled = true;
+    if (button) button.disabled = true;
     setInterval(() => { elapsed.textContent = fmt0((Date.now() - started) / 1000); }, 500);
   });
 
