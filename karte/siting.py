@@ -113,7 +113,7 @@ def _demand_in_ward(demand: gpd.GeoDataFrame, ward: Ward) -> pd.Series:
 def run_siting(city: City | str, ward: Ward | str | None = None, kinds: Iterable[str] | None = None,
                walk_distance_m: float = 500, k: int = 5, solver: str = "greedy", year: int | None = None,
                alone_weight: float = ALONE_WEIGHT, progress: Callable[[float, str], None] | None = None,
-               time_limit_s: float = 600.0) -> SitingRun:
+               time_limit_s: float = 600.0, created_by=None) -> SitingRun:
     """Choose up to ``k`` candidate sites of ``kinds`` (in ``ward`` if given) and save the run.
 
     ``walk_distance_m`` is a straight-line distance in metres in the city's projected CRS.
@@ -169,6 +169,6 @@ def run_siting(city: City | str, ward: Ward | str | None = None, kinds: Iterable
             city=city, ward=ward, candidate_kinds=kinds, walk_distance_m=int(round(walk_distance_m)), k=k,
             solver=solver, demand_total=result.demand_total, covered_before=result.covered_before,
             covered_after=result.covered_after, gap=result.gap, chosen=chosen, runtime_s=result.runtime_s,
-            method=method[:300],
+            method=method[:300], created_by=created_by,
         )
     return run

@@ -515,7 +515,7 @@ def run_siting_task(job: JobContext, *, city: str, ward: str | None = None, kind
 
     solver_limit = max(1.0, job.remaining_s * 0.9 - 5)
     run = run_siting(city, ward=ward, kinds=kinds, walk_distance_m=walk_distance_m, k=k, solver=solver,
-                     year=year, progress=job.progress, time_limit_s=solver_limit)
+                     year=year, progress=job.progress, time_limit_s=solver_limit, created_by=job.job.created_by)
     return {
         "siting_run": run.pk, "sites": len(run.chosen), "solver": run.solver, "k": run.k,
         "demand_total": run.demand_total, "covered_before": run.covered_before,

@@ -21,8 +21,9 @@ from .models import Contribution, Participant, Workshop
 
 FACILITATOR_GROUP = "facilitator"
 SESSION_KEY = "participation"
-# What a facilitator may do beyond their workshops: run and publish ひろば sitings (karte's own rights).
-FACILITATOR_PERMISSIONS = (("karte", "add_sitingrun"), ("karte", "publish_sitingrun"))
+# What a facilitator may do beyond their workshops: run and publish ひろば sitings, print a ward's
+# karte in the background (karte's own rights).
+FACILITATOR_PERMISSIONS = (("karte", "add_sitingrun"), ("karte", "publish_sitingrun"), ("karte", "add_backgroundjob"))
 
 
 def ensure_facilitator_group(**kwargs) -> Group:

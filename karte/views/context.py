@@ -216,7 +216,7 @@ def district_page(district: District) -> dict[str, Any]:
 def ward_page(ward: Ward, user=None) -> dict[str, Any]:
     """A ward's districts side by side, headline indicators only (forty columns would be unreadable);
     ``user``: who asks (staff and facilitators may print the whole ward in the background)."""
-    from .ops import can_run_jobs
+    from .access import may_run_jobs
 
     every_indicator = layers.map_indicators(english=english())
     indicators = [entry for entry in every_indicator if entry["headline"]] or every_indicator
@@ -229,7 +229,7 @@ def ward_page(ward: Ward, user=None) -> dict[str, Any]:
         "city_row": overview.city_row,
         "district_total": overview.district_total,
         "other_wards": layers.lookups.wards(ward.city),
-        "can_run_jobs": user is not None and can_run_jobs(user),
+        "can_run_jobs": user is not None and may_run_jobs(user),
     }
 
 

@@ -35,7 +35,8 @@ from karte.layers import NotFoundError, get_ward
 from karte.models import BackgroundJob
 from karte.tasks import KINDS, status_document, ward_pdf_task
 
-FACILITATORS = "facilitator"  # the group of workshop facilitators (ward office staff)
+from .access import may_run_jobs
+
 
 
 def _no_store(response: JsonResponse) -> JsonResponse:
@@ -56,12 +57,6 @@ def job_status(request: HttpRequest, public_id: UUID) -> JsonResponse:
     if job is None:
         return _no_store(JsonResponse({"error": "no such job"}, status=404))
     return _no_store(JsonResponse(status_document(job)))
-
-
-def can_run_jobs(user) -> bool:
-    """Staff and facilitators start background work (a ward's PDF batch, a siting run); the public
-    reads what they publish."""
-    return bool(user.is_authenticated and (user.is_staff or user.groups.filter(name=FACILITATORS).exists()))
 
 
 def _job_or_404(public_id: UUID) -> BackgroundJob:
@@ -104,7 +99,7 @@ def job_file(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @require_POST
 def ward_pdf_job(request: HttpRequest, code: str) -> HttpResponse:
     """Start printing every district of a ward in the background (staff and facilitators)."""
-    if not can_run_jobs(request.user):
+    if not may_run_jobs(request.user):
         return redirect_to_login(request.get_full_path())
     try:
         ward = get_ward(code)

@@ -48,13 +48,14 @@ def ward_detail(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, "karte/ward.html", context.ward_page(layers.get_ward(code), request.user))
 
 
-def _run_siting(data: dict):
-    from karte.siting import run_siting  # imported on use: the siting service loads the solver stack
+def _siting_job(data: dict, user):
+    """Queue the siting the form asks for as a background job (karte.tasks.run_siting_task)."""
+    from karte.tasks import run_siting_task
 
-    return run_siting(
-        data["city"], ward=data["ward"], kinds=data["kinds"],
-        walk_distance_m=data["walk_distance_m"], k=data["k"], solver=data["solver"],
-    )
+    return run_siting_task.submit({
+        "city": data["city"].code, "ward": data["ward"].code if data["ward"] else None, "kinds": data["kinds"],
+        "walk_distance_m": data["walk_distance_m"], "k": data["k"], "solver": data["solver"],
+    }, user=user)
 
 
 def _shown_run(request: HttpRequest):
@@ -82,11 +83,9 @@ def _initial_form(run) -> SitingForm:
 
 @page_errors
 def siting(request: HttpRequest) -> HttpResponse:
-    """Choose k ひろば sites: the form posts, the run is stored, and the page shows it (post/redirect/get).
-
-    The run takes seconds (greedy) up to a minute (exact MILP); the page's script shows a busy
-    indicator with the elapsed time meanwhile, and a ``fetch`` caller gets JSON with the result URL.
-    """
+    """Choose k ひろば sites: staff and facilitators post the form, the run is queued as a background
+    job, and its progress page leads to the stored run (post/redirect/get); a ``fetch`` caller gets
+    JSON with the job's status URL. Everyone may read a run by its id (``?run=``)."""
     wants_json = request.headers.get("Accept", "").startswith("application/json")
     if request.method == "POST" and not may_run_siting(request.user):
         if wants_json or request.user.is_authenticated:
@@ -96,16 +95,20 @@ def siting(request: HttpRequest) -> HttpResponse:
         form = SitingForm(request.POST)
         error = ""
         if form.is_valid():
-            try:
-                run = _run_siting(form.cleaned_data)
-            except ValueError as exc:  # run_siting refuses impossible requests with a ParameterError
-                error = _("計算できませんでした: %(reason)s") % {"reason": exc}
+            # The run goes to the task worker (the exact solver can take minutes); the page follows
+            # its progress and offers the result. A job already finished (a worker was quick, or
+            # jobs run in the caller) leads straight to the result.
+            job = _siting_job(form.cleaned_data, request.user)
+            if job.status == job.Status.DONE:
+                target = f"{reverse('siting')}?run={job.result['siting_run']}"
+            elif job.finished:
+                target, error = None, _("計算できませんでした: %(reason)s") % {"reason": job.error}
             else:
-                run.created_by = request.user
-                run.save(update_fields=["created_by"])
-                target = f"{reverse('siting')}?run={run.pk}"
+                target = reverse("job-page", args=[job.public_id])
+            if target is not None:
                 if wants_json:
-                    return JsonResponse({"run": run.pk, "url": target})
+                    return JsonResponse({"job": str(job.public_id), "status": job.status, "url": target,
+                                         "status_url": reverse("job-status", args=[job.public_id])})
                 return redirect(target)
         else:
             error = form.first_error()
