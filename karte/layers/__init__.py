@@ -8,11 +8,23 @@ exports show.
 - :mod:`.catalogue` — the indicator catalogue and class breaks (via ``spatial.compare``);
 - :mod:`.collections` — the layers as FeatureCollections (districts, wards, resources, candidates, sites);
 - :mod:`.report` — what one district's karte shows, and a ward's districts side by side;
+- :mod:`.area` — the karte of any area (small areas picked, a drawn polygon, a walking circle);
 - :mod:`.extensions` — what other apps add to a karte (sections, map layers, published layers).
 
 It reads the models (and the spatial core's registry and classifier) and is read by ``karte.views``,
 ``karte.api``, ``karte.printing`` and ``karte.export``; it imports none of those.
 """
+from .area import (
+    AREA_PARAMETERS,
+    AreaReport,
+    AreaSpec,
+    area_csv_rows,
+    area_feature,
+    area_record,
+    area_report,
+    parse_area_json,
+    parse_area_query,
+)
 from .catalogue import (
     CLASS_SCHEMES,
     MAP_INDICATOR_ORDER,
@@ -69,6 +81,8 @@ from .report import (
 )
 
 __all__ = [
+    "AREA_PARAMETERS", "AreaReport", "AreaSpec", "area_csv_rows", "area_feature", "area_record", "area_report",
+    "parse_area_json", "parse_area_query",
     "CLASS_SCHEMES", "LAYERS", "MAP_INDICATOR_ORDER", "MAX_SIMPLIFY_M", "METADATA_MEMBER",
     "DistrictReport", "IndicatorRow", "NotFoundError", "ParameterError", "Pyramid", "WardOverview",
     "build_collection", "candidates", "candidates_collection", "catalogue_payload", "indicator_breaks",

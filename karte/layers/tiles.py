@@ -325,7 +325,7 @@ def _postgis_tile(layer: str, z: int, x: int, y: int) -> bytes:
 
 # Python (SpatiaLite, or any backend) --------------------------------------------------------------
 
-def _in_box(queryset, box: tuple[float, float, float, float]):
+def in_box(queryset, box: tuple[float, float, float, float]):
     """``queryset`` narrowed to rows whose geometry's bounding box meets ``box`` (lon/lat), through
     the spatial index: PostGIS ``&&``; on SpatiaLite the R*Tree Django made for the column."""
     if connection.vendor == "postgresql":
@@ -338,6 +338,8 @@ def _in_box(queryset, box: tuple[float, float, float, float]):
         f"SELECT pkid FROM {index} WHERE xmin <= %s AND xmax >= %s AND ymin <= %s AND ymax >= %s",
         (maxx, minx, maxy, miny),
     ))
+
+
 
 
 def _tile_geometry(geom, z: int, x: int, y: int, tolerance: float):
@@ -364,7 +366,7 @@ def _python_features(layer: str, z: int, x: int, y: int) -> list[dict]:
     features = []
     if layer == "districts":
         years = district_indicator_years()
-        districts = list(_in_box(District.objects.all(), box).select_related("city", "ward").order_by("code"))
+        districts = list(in_box(District.objects.all(), box).select_related("city", "ward").order_by("code"))
         values: dict[str, dict[str, float]] = {}
         if years and districts:
             selected = Q()
@@ -387,7 +389,7 @@ def _python_features(layer: str, z: int, x: int, y: int) -> list[dict]:
             properties.update(values.get(district.code, {}))
             features.append({"geometry": geometry, "properties": properties})
     else:
-        areas = _in_box(CensusArea.objects.filter(census_year=small_area_year()), box).order_by("key_code")
+        areas = in_box(CensusArea.objects.filter(census_year=small_area_year()), box).order_by("key_code")
         for area in areas:
             geometry = _tile_geometry(area.geom, z, x, y, tolerance)
             if geometry is not None:
