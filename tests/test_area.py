@@ -155,3 +155,41 @@ def test_parse_area_json_forms(city):
     assert parse_area_json({"type": "Feature", "properties": {"radius": 400},
                             "geometry": {"type": "Point", "coordinates": [139.7, 35.5]}}).radius_m == 400
     assert MAX_AREA_KM2 > 10
+
+
+def test_page_shows_the_figures_links_and_comparisons(client, city):
+    codes = _plain_codes(3)
+    response = client.get("/area/", {"codes": ",".join(codes)})
+    assert response.status_code == 200
+    page = response.content.decode()
+    report = area_report(parse_area_query({"codes": ",".join(codes)}))
+    population = next(r for r in report.rows if r.code == "pop_total").value
+    assert f"{population:,.0f}" in page
+    for column in report.columns:
+        assert column.name in page
+    assert "/area/karte.pdf?codes=" in page and "format=csv" in page and "format=geojson" in page
+    assert 'data-method="whole"' in page
+    assert "<script>" not in page.replace('<script src=', '').split('id="karte-district-config"')[0]  # CSP: no inline JS
+
+
+def test_page_error_is_a_clear_400(client, city):
+    response = client.get("/area/", {"geometry": "139.0,35.0,139.01,35.0,139.01,35.01"})
+    assert response.status_code == 400
+    assert 'role="alert"' in response.content.decode() and "outside" in response.content.decode()
+
+
+def test_pdf_is_the_area_karte(client, city, tmp_path, artifacts_dir):
+    import shutil
+    import subprocess
+
+    if shutil.which("pdftotext") is None:
+        pytest.skip("poppler-utils missing")
+    response = client.get("/area/karte.pdf", {"lon": "139.70", "lat": "35.53", "radius": "800"})
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    path = artifacts_dir / "area-karte.pdf"
+    path.write_bytes(response.content)
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True).stdout
+    report = area_report(parse_area_query({"lon": "139.70", "lat": "35.53", "radius": "800"}))
+    population = next(r for r in report.rows if r.code == "pop_total").value
+    assert "範囲のカルテ" in text and f"{population:,.0f}" in text and "川崎市" in text
+    assert "ダシメトリック按分" in text or "面積按分" in text

@@ -213,6 +213,56 @@ def district_page(district: District) -> dict[str, Any]:
     }
 
 
+def area_urls(query: dict[str, str]) -> dict[str, str]:
+    """The permalink, PDF and exports of an area karte (its area is in the query string)."""
+    from urllib.parse import urlencode
+
+    encoded = urlencode(query)
+    api = reverse("api:area")
+    return {"page": f"{reverse('area')}?{encoded}", "pdf": f"{reverse('area-karte-pdf')}?{encoded}",
+            "json": f"{api}?{encoded}", "csv": f"{api}?{encoded}&format=csv", "geojson": f"{api}?{encoded}&format=geojson"}
+
+
+def area_page(query) -> dict[str, Any]:
+    """The karte of any area named in ``query`` (codes / geometry / lon,lat,radius; see
+    :func:`karte.layers.parse_area_query`), laid out like a district's."""
+    from karte.layers.area import METHOD_LABELS
+    from karte.layers.encoding import geometry_to_geojson
+    from karte.models import STORAGE_SRID
+
+    catalogue = layers.indicator_catalogue()
+    spec = layers.parse_area_query({name: query.get(name, "") for name in layers.AREA_PARAMETERS})
+    report = layers.area_report(
+        spec, label=lambda code: layers.indicator_label(catalogue.get(code), code, english=english()))
+    kinds = {entry["code"]: entry for entry in kind_entries([kind for kind, _ in report.resource_groups])}
+    outline = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name_ja": report.title},
+         "geometry": geometry_to_geojson(report.geometry, source_srid=STORAGE_SRID)}]}
+    pyramid_total = None
+    if report.pyramid is not None:
+        pyramid_total = sum(report.pyramid.male.values()) + sum(report.pyramid.female.values())
+    return {
+        "report": report,
+        "rows": report.rows,
+        "columns": report.columns,
+        "method_label": _(METHOD_LABELS[report.method]),
+        "pyramid_svg": pyramid_svg(report.pyramid),
+        "pyramid_total": pyramid_total,
+        "resources_by_kind": [(kinds[kind], items) for kind, items in report.resource_groups],
+        "resource_count": len(report.resources),
+        "candidates": report.candidates,
+        "sources": report.sources,
+        "urls": area_urls(report.query),
+        "map_config": {
+            "tiles": tile_config(), "strings": ui_strings(), "kinds": list(kinds.values()), "language": language(),
+            "extra_layers": [],
+            "layers": {"district": outline,
+                       "resources": layers.resources_collection(report.resources, point_geometry=True),
+                       "candidates": layers.candidates_collection(report.candidates)},
+        },
+    }
+
+
 def ward_page(ward: Ward, user=None) -> dict[str, Any]:
     """A ward's districts side by side, headline indicators only (forty columns would be unreadable);
     ``user``: who asks (staff and facilitators may print the whole ward in the background)."""
@@ -281,4 +331,4 @@ def siting_page(form, run: SitingRun | None, error: str = "") -> dict[str, Any]:
     }
 
 
-__all__ = ["map_page", "district_page", "ward_page", "siting_page", "tile_config", "kind_entries", "ui_strings"]
+__all__ = ["map_page", "district_page", "area_page", "ward_page", "siting_page", "tile_config", "kind_entries", "ui_strings"]
