@@ -461,6 +461,20 @@ def _document() -> dict:
                     "responses": {**_AREA_RESPONSES, **_error_responses(400, 405, 413)},
                 },
             },
+            "/api/small-areas/": {"get": {
+                "summary": "census small areas (町丁・字) in a box, with their census ratios and change",
+                "description": "Ratios from the small area's own cells; a ratio resting on a suppressed cell is "
+                               "null and named in 'suppressed' (not zero). Change: percentage points since the "
+                               "previous census, its cells carried over by the correspondence table. At most 4000 "
+                               "small areas per box (400: zoom in).",
+                "operationId": "listSmallAreas",
+                "parameters": [_param("bbox", "minlon,minlat,maxlon,maxlat (WGS84), required", {"type": "string"},
+                                      required=True),
+                               _param("year", "census year (default: the latest loaded)",
+                                      {"type": "integer", "minimum": 1900, "maximum": 2100}), _FORMAT],
+                "responses": {**_ok("SmallAreaCollection", "small areas as a FeatureCollection"),
+                              **_error_responses(400, 405)},
+            }},
             "/api/openapi.json": {"get": {
                 "summary": "this document",
                 "operationId": "openapi",
@@ -513,6 +527,19 @@ def _document() -> dict:
             "IndicatorCatalogue": _CATALOGUE,
             "ClassBreaks": _CLASS_BREAKS,
             "AreaKarte": _AREA_KARTE,
+            "SmallAreaProperties": {"type": "object", "required": ["key_code", "name_ja", "city_code", "year", "lon",
+                                                                   "lat", "pop_total", "suppressed"], "properties": {
+                "key_code": {"type": "string"}, "name_ja": {"type": "string"}, "city_code": {"type": "string"},
+                "year": {"type": "integer"}, "lon": {"type": "number"}, "lat": {"type": "number"},
+                "pop_total": NULLABLE_NUMBER,
+                "suppressed": {"type": "array", "items": {"type": "string"}}},
+                "additionalProperties": NULLABLE_NUMBER},
+            "SmallAreaFeature": _feature("SmallAreaProperties", {"type": "string"}),
+            "SmallAreasMetadata": _metadata({"year": NULLABLE_INTEGER, "previous_year": NULLABLE_INTEGER,
+                                             "bbox": {"type": "array", "items": {"type": "number"}},
+                                             "indicators": {"type": "array", "items": {"type": "string"}},
+                                             "method": {"type": "string"}}, ["year"]),
+            "SmallAreaCollection": _collection("SmallAreaFeature", "SmallAreasMetadata"),
             **_published_schemas(),
         }},
     }

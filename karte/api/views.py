@@ -188,6 +188,20 @@ def published_layer_view(layer: PublishedLayer):
     return view
 
 
+@api_endpoint({"bbox", "year", "format"})
+def small_areas_list(request: HttpRequest, params: QueryParams) -> HttpResponse:
+    """Census small areas in a box, with their census ratios, change and suppressed flags."""
+    fmt = params.choice("format", FORMATS, "json")
+    bbox = params.bbox("bbox")
+    if bbox is None:
+        raise layers.ParameterError("bbox=minlon,minlat,maxlon,maxlat is required (small areas are many)", "bbox")
+    collection = layers.small_areas_collection(bbox, year=_year(params))
+    if fmt == "csv":
+        for feature in collection["features"]:
+            feature["properties"]["suppressed"] = " ".join(feature["properties"]["suppressed"])
+    return _respond(collection, fmt, "small-areas.csv")
+
+
 AREA_FORMATS = ("json", "geojson", "csv")
 
 

@@ -9,6 +9,7 @@ exports show.
 - :mod:`.collections` — the layers as FeatureCollections (districts, wards, resources, candidates, sites);
 - :mod:`.report` — what one district's karte shows, and a ward's districts side by side;
 - :mod:`.area` — the karte of any area (small areas picked, a drawn polygon, a walking circle);
+- :mod:`.small_areas` — the census small areas as a map layer with their own ratios;
 - :mod:`.extensions` — what other apps add to a karte (sections, map layers, published layers).
 
 It reads the models (and the spatial core's registry and classifier) and is read by ``karte.views``,
@@ -25,6 +26,7 @@ from .area import (
     parse_area_json,
     parse_area_query,
 )
+from .small_areas import SMALL_AREA_INDICATORS, small_areas_collection
 from .catalogue import (
     CLASS_SCHEMES,
     MAP_INDICATOR_ORDER,
@@ -82,7 +84,7 @@ from .report import (
 
 __all__ = [
     "AREA_PARAMETERS", "AreaReport", "AreaSpec", "area_csv_rows", "area_feature", "area_record", "area_report",
-    "parse_area_json", "parse_area_query",
+    "parse_area_json", "parse_area_query", "SMALL_AREA_INDICATORS", "small_areas_collection",
     "CLASS_SCHEMES", "LAYERS", "MAP_INDICATOR_ORDER", "MAX_SIMPLIFY_M", "METADATA_MEMBER",
     "DistrictReport", "IndicatorRow", "NotFoundError", "ParameterError", "Pyramid", "WardOverview",
     "build_collection", "candidates", "candidates_collection", "catalogue_payload", "indicator_breaks",
