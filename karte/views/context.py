@@ -88,6 +88,9 @@ def ui_strings() -> dict[str, str]:
         "chosen_site": _("選定された候補地"), "newly_covered": _("新たに届く高齢者"),
         "persons": _("人"), "address": _("所在地"), "legend_note": _("区分は市内全地区の値による"),
         "order": _("選定順"), "districts_shown": _("表示中の地区"), "contributed": _("住民の投稿"),
+        "small_areas": _("小地域"), "suppressed": _("秘匿（値なし）"),
+        "not_small_area": _("この指標は小地域の値がありません（地区の指標）"),
+        "selected_areas": _("選んだ小地域"), "vertices": _("頂点"), "click_centre": _("地図で中心をクリック"),
     }
 
 
@@ -101,6 +104,8 @@ def map_urls() -> dict[str, str]:
         "siting": reverse("api:siting-latest"),
         "district_page": reverse("district", args=["__code__"]),
         "district_tiles": reverse("tilejson", args=["districts"]),
+        "small_areas": reverse("api:small-areas"),
+        "area_page": reverse("area"),
     }
 
 
@@ -226,7 +231,6 @@ def area_urls(query: dict[str, str]) -> dict[str, str]:
 def area_page(query) -> dict[str, Any]:
     """The karte of any area named in ``query`` (codes / geometry / lon,lat,radius; see
     :func:`karte.layers.parse_area_query`), laid out like a district's."""
-    from karte.layers.area import METHOD_LABELS
     from karte.layers.encoding import geometry_to_geojson
     from karte.models import STORAGE_SRID
 
@@ -245,7 +249,8 @@ def area_page(query) -> dict[str, Any]:
         "report": report,
         "rows": report.rows,
         "columns": report.columns,
-        "method_label": _(METHOD_LABELS[report.method]),
+        "method_label": {"whole": _("小地域の合計"), "area": _("面積按分"),
+                         "dasymetric": _("ダシメトリック按分")}[report.method],
         "pyramid_svg": pyramid_svg(report.pyramid),
         "pyramid_total": pyramid_total,
         "resources_by_kind": [(kinds[kind], items) for kind, items in report.resource_groups],

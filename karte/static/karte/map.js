@@ -25,6 +25,7 @@
 
   const map = L.map("map", { zoomControl: true, maxZoom: 18, zoomSnap: 0.5 }).setView([35.57, 139.6], 11);
   C.addBasemap(map, config.tiles);
+  window.KarteMapView = { map: map, config: config };  // for area_select.js (small areas, area tools)
   map.createPane("wardsPane").style.zIndex = 420;
   map.getPane("wardsPane").style.pointerEvents = "none";
 
