@@ -29,6 +29,15 @@ def city_with_ages(sample):
     return sample
 
 
+def _settle(page, centre: tuple[float, float], zoom: int) -> None:
+    """Put the map at ``centre`` and ``zoom`` once its own opening animation is over (asked again
+    until the view stays put), so that screen positions hold while the mouse moves."""
+    page.wait_for_function("""([lat, lon, zoom]) => { const m = window.KarteMapView.map, c = m.getCenter();
+        if (m.getZoom() === zoom && Math.abs(c.lat - lat) < 1e-6 && Math.abs(c.lng - lon) < 1e-6) return true;
+        m.setView([lat, lon], zoom, { animate: false }); return false; }""", arg=[*centre, zoom], polling=300,
+                           timeout=15000)
+
+
 def _screen_points(page, codes) -> list[tuple[float, float]]:
     """Where the small areas' inner points are on the page (the map's container + its offset)."""
     return page.evaluate("""codes => {
@@ -71,6 +80,10 @@ def test_lasso_three_small_areas_then_their_karte_and_its_permalink(offline, cit
     _wait_for_map(page)
     page.check("#area-mode-pick")
     page.wait_for_selector("#map[data-small-areas]", timeout=15000)
+    _settle(page, (35.53, 139.71), 14)
+    page.wait_for_function("codes => { let n = 0; window.KarteMapView.map.eachLayer(l => { const p = l.feature && "
+                           "l.feature.properties; if (p && codes.includes(p.key_code)) n++; }); return n === codes.length; }",
+                           arg=list(LASSOED), timeout=15000)
     _lasso(page, _screen_points(page, LASSOED))
     assert page.inner_text("#area-status").endswith(": 3")
     page.screenshot(path=str(artifacts_dir / "area_lasso.png"))
@@ -99,6 +112,7 @@ def test_drawn_polygon_karte_and_outside_the_city_is_a_clear_error(offline, city
     page = browser.goto("/")
     _wait_for_map(page)
     page.check("#area-mode-polygon")
+    _settle(page, (35.53, 139.71), 14)
     box = page.eval_on_selector("#map", "m => { const r = m.getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; }")
     left, top, width, height = box
     corners = [(left + width * fx, top + height * fy) for fx, fy in ((0.35, 0.35), (0.65, 0.35), (0.65, 0.65), (0.35, 0.65))]
@@ -115,10 +129,7 @@ def test_drawn_polygon_karte_and_outside_the_city_is_a_clear_error(offline, city
     # Far outside the city (the map panned away): the page says so, plainly.
     page = browser.goto("/")
     _wait_for_map(page)
-    # Pan (as a user would drag) until the map's own opening zoom animation has settled.
-    page.wait_for_function("""() => { const m = window.KarteMapView.map;
-        if (Math.abs(m.getCenter().lat - 34.0) > 0.01) m.setView([34.0, 138.0], 13, { animate: false });
-        return Math.abs(m.getCenter().lat - 34.0) < 0.01; }""", polling=200, timeout=15000)
+    _settle(page, (34.0, 138.0), 13)  # panned far away, as a user would drag
     page.check("#area-mode-polygon")
     for x, y in corners + corners[:1]:
         page.mouse.click(x, y)

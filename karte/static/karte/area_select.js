@@ -32,6 +32,7 @@
   let mode = "";
   const selected = new Set();
   let polygon = [], sketch = null, circle = null, centre = null, lasso = null;
+  let lassoed = false;  // the click that ends a lasso drag is not a click on a small area
 
   const legend = L.control({ position: "bottomleft" });
   legend.onAdd = () => { const div = L.DomUtil.create("div", "legend small-area-legend"); div.id = "small-area-legend"; return div; };
@@ -104,7 +105,10 @@
       onEachFeature: (feature, item) => {
         item.on("add", () => { if (item._path) item._path.setAttribute("data-code", feature.properties.key_code); });
         item.on("click", (event) => {
-          if (mode === "pick") { L.DomEvent.stopPropagation(event); toggle(feature.properties.key_code); }
+          if (mode === "pick") {
+            L.DomEvent.stopPropagation(event);
+            if (lassoed) lassoed = false; else toggle(feature.properties.key_code);
+          }
           else item.bindPopup(popup(feature)).openPopup(event.latlng);
         });
       },
@@ -225,6 +229,7 @@
   // The lasso: press, drag, release (mouse or touch, through Leaflet's pointer-neutral events).
   map.on("mousedown", (event) => {
     if (mode !== "pick") return;
+    lassoed = false;
     lasso = { points: [event.latlng], line: L.polyline([event.latlng], { color: SELECTED, weight: 2, dashArray: "4 4", interactive: false }).addTo(map) };
   });
   map.on("mousemove", (event) => {
@@ -237,7 +242,7 @@
     const points = lasso.points;
     lasso.line.remove();
     lasso = null;
-    if (points.length >= 3) finishLasso(points);
+    if (points.length >= 3) { lassoed = true; finishLasso(points); }
   });
 
   function guarded(fn) {
