@@ -193,3 +193,39 @@ def test_pdf_is_the_area_karte(client, city, tmp_path, artifacts_dir):
     population = next(r for r in report.rows if r.code == "pop_total").value
     assert "範囲のカルテ" in text and f"{population:,.0f}" in text and "川崎市" in text
     assert "ダシメトリック按分" in text or "面積按分" in text
+
+
+def test_small_areas_layer_flags_suppressed_cells_and_carries_the_change(client, city):
+    response = client.get("/api/small-areas/", {"bbox": "139.55,35.45,139.80,35.65"})
+    assert response.status_code == 200
+    validate_against_openapi("/api/small-areas/", response)
+    collection = response.json()
+    meta = collection["karte:metadata"]
+    assert meta["year"] == 2020 and meta["previous_year"] == 2015 and meta["sources"]
+    features = {f["properties"]["key_code"]: f["properties"] for f in collection["features"]}
+    # A small area with a suppressed cell behind a ratio: that ratio is null and named, not 0.
+    suppressed = CensusFigure.objects.filter(census_year=2020, status="suppressed",
+                                             variable="households_elderly_alone", key_code__in=list(features))
+    key = suppressed.values_list("key_code", flat=True).first()
+    if key is not None:
+        assert features[key]["elderly_alone_share"] is None
+        assert "elderly_alone_share" in features[key]["suppressed"]
+    # A plain small area: its ratio from its own cells, the change against its 2015 cells.
+    plain = _plain_codes(1)[0]
+    props = features[plain]
+    old = 100 * _figure(plain, "pop_65_plus") / sum(_figure(plain, v) for v in ("pop_0_14", "pop_15_64", "pop_65_plus"))
+    assert props["ageing_rate"] == pytest.approx(old) and props["suppressed"] == []
+    if not CensusAreaCorrespondence.objects.filter(new_key_code=plain).exists():
+        before = 100 * _figure(plain, "pop_65_plus", 2015) / sum(
+            _figure(plain, v, 2015) for v in ("pop_0_14", "pop_15_64", "pop_65_plus"))
+        assert props["ageing_rate_change"] == pytest.approx(old - before)
+    assert client.get("/api/small-areas/").json()["parameter"] == "bbox"
+    assert client.get("/api/small-areas/", {"bbox": "139.55,35.45,139.80,35.65", "format": "csv"}).status_code == 200
+
+
+def test_small_areas_layer_refuses_a_box_of_too_many(client, city, monkeypatch):
+    from karte.layers import small_areas
+
+    monkeypatch.setattr(small_areas, "MAX_FEATURES", 10)
+    response = client.get("/api/small-areas/", {"bbox": "139.5,35.4,139.9,35.7"})  # not an answer cached above
+    assert response.status_code == 400 and "zoom in" in response.json()["error"]
