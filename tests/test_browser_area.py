@@ -139,3 +139,19 @@ def test_drawn_polygon_karte_and_outside_the_city_is_a_clear_error(offline, city
     assert "outside every city" in message
     page.screenshot(path=str(artifacts_dir / "area_outside.png"))
     assert browser.blocked == []
+
+
+def test_a_candidate_sites_popup_opens_the_karte_of_its_walking_circle(offline, city_with_ages, settings):
+    settings.KARTE_TILES = "none"
+    browser = offline()
+    page = browser.goto("/districts/1413101/")
+    page.wait_for_selector("#district-map[data-ready='1']", timeout=15000)
+    page.locator(".candidate-icon").first.click()
+    link = page.locator(".leaflet-popup-content a.area-around")
+    assert "radius=500" in link.get_attribute("href")
+    link.press("Enter")
+    page.wait_for_url("**/area/?lon=*", wait_until="domcontentloaded", timeout=60000)
+    page.wait_for_selector("#district-map[data-ready='1']", timeout=15000)
+    assert page.get_attribute("#area-method", "data-method") in ("area", "dasymetric", "whole")
+    assert page.locator("tr[data-indicator=pop_total]").count() == 1
+    assert browser.blocked == []

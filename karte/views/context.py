@@ -90,7 +90,7 @@ def ui_strings() -> dict[str, str]:
         "order": _("選定順"), "districts_shown": _("表示中の地区"), "contributed": _("住民の投稿"),
         "small_areas": _("小地域"), "suppressed": _("秘匿（値なし）"),
         "not_small_area": _("この指標は小地域の値がありません（地区の指標）"),
-        "selected_areas": _("選んだ小地域"), "vertices": _("頂点"), "click_centre": _("地図で中心をクリック"),
+        "area_around": _("この地点の徒歩圏のカルテ"), "selected_areas": _("選んだ小地域"), "vertices": _("頂点"), "click_centre": _("地図で中心をクリック"),
     }
 
 
@@ -214,6 +214,7 @@ def district_page(district: District) -> dict[str, Any]:
         "map_config": {
             "tiles": tile_config(), "layers": map_layers, "strings": ui_strings(),
             "kinds": list(kinds.values()), "language": language(), "extra_layers": extra_layers,
+            "urls": {"area_page": reverse("area")},
         },
     }
 
@@ -260,7 +261,7 @@ def area_page(query) -> dict[str, Any]:
         "urls": area_urls(report.query),
         "map_config": {
             "tiles": tile_config(), "strings": ui_strings(), "kinds": list(kinds.values()), "language": language(),
-            "extra_layers": [],
+            "extra_layers": [], "urls": {"area_page": reverse("area")},
             "layers": {"district": outline,
                        "resources": layers.resources_collection(report.resources, point_geometry=True),
                        "candidates": layers.candidates_collection(report.candidates)},

@@ -225,7 +225,8 @@
         L.circleMarker(latlng, { radius: 7, color: "#fff", weight: 2, fillColor: "#6a51a3", fillOpacity: 1, className: "karte-candidate" })
           .bindPopup("<strong>" + C.escapeHtml(S.candidate) + " " + fmt0(p.rank) + ": " + C.escapeHtml(p.name || "—") + "</strong><br>"
             + C.escapeHtml(C.kindLabel(p, config.kinds)) + "<br>" + C.escapeHtml(S.score) + ": " + fmt1(p.score)
-            + "<br>" + C.escapeHtml(S.walk_circle) + ": " + fmt0(p.walk_distance_m) + "\u2009m")
+            + "<br>" + C.escapeHtml(S.walk_circle) + ": " + fmt0(p.walk_distance_m) + "\u2009m"
+            + C.areaAroundLink(config.urls.area_page, p, S))
           .addTo(group);
       });
       overlays.candidates = group;
