@@ -39,9 +39,15 @@ def test_pages_work_under_the_policy_in_chromium(offline, transactional_db, sett
     swatch = page.query_selector("#legend .swatch")
     assert swatch.evaluate("el => getComputedStyle(el).backgroundColor") != "rgba(0, 0, 0, 0)"
     page.screenshot(path=str(artifacts_dir / "map_under_csp.png"))
+    page.check("#layer-small-areas")  # the small-area layer and its legend, coloured through the DOM
+    small_swatch = page.wait_for_selector("#small-area-legend .swatch")
+    assert small_swatch.evaluate("el => getComputedStyle(el).backgroundColor") != "rgba(0, 0, 0, 0)"
     violations = page.evaluate("window.__cspViolations")
 
     page = browser.goto(f"/districts/{SAMPLE_DISTRICTS[0][0]}/")
+    _wait_for_map(page, "#district-map")
+    violations += page.evaluate("window.__cspViolations")
+    page = browser.goto("/area/?codes=141310100,141310101")  # the area karte: the district page's scripts
     _wait_for_map(page, "#district-map")
     violations += page.evaluate("window.__cspViolations")
     page = browser.goto("/admin/login/")
