@@ -133,7 +133,8 @@ def decode_polygon(text: str, parameter: str = "geometry") -> BaseGeometry:
 
 
 def _too_complex(vertices: int) -> str:
-    return f"the area has too many vertices ({vertices}; at most {MAX_VERTICES}): draw it more simply"
+    return (f"範囲の頂点が多すぎます (the area has too many vertices ({vertices}; at most {MAX_VERTICES}): "
+            "draw it more simply)")
 
 
 def _checked_polygon(geom: BaseGeometry, parameter: str) -> BaseGeometry:
@@ -165,8 +166,8 @@ def _codes(value: str | list, parameter: str = "codes") -> tuple[str, ...]:
         raise ParameterError(f"{parameter} must be comma-separated small-area codes (KEY_CODE)", parameter)
     codes = list(dict.fromkeys(codes))
     if len(codes) > MAX_CODES:
-        raise ParameterError(f"too many small areas ({len(codes)}; at most {MAX_CODES}): choose a smaller area",
-                             parameter)
+        raise ParameterError(f"小地域が多すぎます (too many small areas ({len(codes)}; at most {MAX_CODES}): "
+                             "choose a smaller area)", parameter)
     return tuple(codes)
 
 
@@ -326,8 +327,8 @@ def _city_of_geometry(geom: BaseGeometry, parameter: str) -> City:
     """The loaded city the area lies in (the largest overlap), or ParameterError: outside every city."""
     candidates = list(City.objects.filter(geom__intersects=_geos(geom)))
     if not candidates:
-        raise ParameterError("the area lies outside every city loaded in Karte: draw it inside the city",
-                             parameter)
+        raise ParameterError("この範囲は読み込まれた市の外にあります (the area lies outside every city loaded in "
+                             "Karte: draw it inside the city)", parameter)
     if len(candidates) == 1:
         return candidates[0]
     from .encoding import shapely_from_geos
@@ -346,7 +347,8 @@ def _resolve_area(spec: AreaSpec, year: int | None) -> tuple[City, BaseGeometry,
         missing = sorted(set(spec.codes) - {a.key_code for a in found})
         if missing:
             shown = ", ".join(missing[:5]) + (" …" if len(missing) > 5 else "")
-            raise ParameterError(f"no small area with code {shown}" + (f" in {year}" if year else ""), "codes")
+            raise ParameterError(f"該当する小地域がありません (no small area with code {shown}"
+                                 + (f" in {year}" if year else "") + ")", "codes")
         parents = {a.city_code for a in found}
         city_codes = set(City.objects.filter(code__in=parents).values_list("code", flat=True))
         city_codes |= set(Ward.objects.filter(code__in=parents).values_list("city__code", flat=True))
@@ -577,8 +579,8 @@ def area_report(spec: AreaSpec, *, year: int | None = None, top_candidates: int 
     area_km2 = metric.area / 1e6
     if area_km2 > MAX_AREA_KM2:
         parameter = {"codes": "codes", "circle": "radius"}.get(spec.kind, "geometry")
-        raise ParameterError(f"the area is too large ({area_km2:.0f} km²; at most {MAX_AREA_KM2:g} km²): "
-                             "choose a smaller area or open the ward's page", parameter)
+        raise ParameterError(f"範囲が広すぎます (the area is too large ({area_km2:.0f} km²; at most "
+                             f"{MAX_AREA_KM2:g} km²): choose a smaller area or open the ward's page)", parameter)
     if year is None:
         from karte.frames import census_years
 
