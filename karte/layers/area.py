@@ -519,7 +519,8 @@ def _comparison_columns(city: City, geometry: BaseGeometry) -> list[Column]:
     geos = _geos(geometry)
     columns = []
     overlapping = []
-    for district in District.objects.filter(city=city, geom__intersects=geos).only("code", "name_ja", "geom"):
+    for district in in_box(District.objects.filter(city=city), geometry.bounds).filter(
+            geom__intersects=geos).only("code", "name_ja", "geom"):
         share = shapely_from_geos(district.geom).intersection(geometry).area
         if share > 0:
             overlapping.append((share, district))
@@ -597,7 +598,9 @@ def area_report(spec: AreaSpec, *, year: int | None = None, top_candidates: int 
         previous_year = None
 
     # Resources and candidate sites inside the area.
-    resources = Resource.objects.filter(location__intersects=_geos(geometry))
+    # Through the spatial index first (on SpatiaLite a plain Intersects would test every resource).
+    resources = in_box(Resource.objects.all(), geometry.bounds, field="location").filter(
+        location__intersects=_geos(geometry))
     grouped: dict[str, list[Resource]] = defaultdict(list)
     dataset_ids: set[int] = set()
     for resource in resources.select_related("dataset").order_by("kind", "name", "pk"):

@@ -325,14 +325,15 @@ def _postgis_tile(layer: str, z: int, x: int, y: int) -> bytes:
 
 # Python (SpatiaLite, or any backend) --------------------------------------------------------------
 
-def in_box(queryset, box: tuple[float, float, float, float]):
-    """``queryset`` narrowed to rows whose geometry's bounding box meets ``box`` (lon/lat), through
-    the spatial index: PostGIS ``&&``; on SpatiaLite the R*Tree Django made for the column."""
+def in_box(queryset, box: tuple[float, float, float, float], field: str = "geom"):
+    """``queryset`` narrowed to rows whose geometry (``field``) has a bounding box meeting ``box``
+    (lon/lat), through the spatial index: PostGIS ``&&``; on SpatiaLite the R*Tree Django made for
+    the column."""
     if connection.vendor == "postgresql":
         from django.contrib.gis.geos import Polygon
 
-        return queryset.filter(geom__bboverlaps=Polygon.from_bbox(box))
-    index = connection.ops.quote_name(f"idx_{queryset.model._meta.db_table}_geom")
+        return queryset.filter(**{f"{field}__bboverlaps": Polygon.from_bbox(box)})
+    index = connection.ops.quote_name(f"idx_{queryset.model._meta.db_table}_{field}")
     minx, miny, maxx, maxy = box
     return queryset.filter(pk__in=RawSQL(
         f"SELECT pkid FROM {index} WHERE xmin <= %s AND xmax >= %s AND ymin <= %s AND ymax >= %s",
