@@ -155,3 +155,24 @@ def test_a_candidate_sites_popup_opens_the_karte_of_its_walking_circle(offline, 
     assert page.get_attribute("#area-method", "data-method") in ("area", "dasymetric", "whole")
     assert page.locator("tr[data-indicator=pop_total]").count() == 1
     assert browser.blocked == []
+
+
+def test_walking_circle_from_the_map(offline, city_with_ages, settings):
+    settings.KARTE_TILES = "none"
+    browser = offline()
+    page = browser.goto("/")
+    _wait_for_map(page)
+    page.check("#area-mode-circle")
+    _settle(page, (35.53, 139.71), 14)
+    page.fill("#area-radius", "400")
+    left, top, width, height = page.eval_on_selector(
+        "#map", "m => { const r = m.getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; }")
+    page.mouse.click(left + width / 2, top + height / 2)
+    page.click("#area-open")
+    page.wait_for_url("**/area/?lon=*", wait_until="domcontentloaded", timeout=60000)
+    assert "radius=400" in page.url
+    page.wait_for_selector("#district-map[data-ready='1']", timeout=15000)
+    area = float(page.inner_text("#area-title ~ p.muted").split("km²")[0].split()[-1])
+    assert area == pytest.approx(3.14159 * 0.4 ** 2, rel=0.01)  # π r², the circle drawn with 64 segments
+    assert float(page.get_attribute("tr[data-indicator=pop_total] td.area-value", "data-value")) > 0
+    assert browser.blocked == []
