@@ -88,20 +88,26 @@ def small_areas_collection(bbox: tuple[float, float, float, float], *, year: int
     if len(previous.columns):
         delta = changes(ratios, derived_indicators(previous, codes=SMALL_AREA_INDICATORS), SMALL_AREA_INDICATORS)
         metadata["previous_year"] = year - 5
+    # Per small area: which ratios rest on a suppressed cell (one frame, not a lookup per cell).
+    suppressed_by_code = pd.DataFrame({
+        spec.code: flags[[v for v in spec.numerator + spec.denominator if v in flags.columns]].any(axis=1)
+        for spec in RATE_SPECS}, index=keys)
+    suppressed_of = {key: [code for code, hit in row.items() if hit]
+                     for key, row in suppressed_by_code.to_dict("index").items()}
+    ratio_of = ratios.reindex(columns=list(SMALL_AREA_INDICATORS)).to_dict("index")
+    change_of = delta.reindex(index=keys, columns=list(SMALL_AREA_CHANGES)).to_dict("index")
+    population = values["pop_total"].to_dict() if "pop_total" in values.columns else {}
     features = []
     for key, name, city_code, geom in rows:
         shape = shapely_from_geos(geom)
         point = shape.representative_point()
-        suppressed = [spec.code for spec in RATE_SPECS if any(
-            bool(flags.at[key, v]) for v in spec.numerator + spec.denominator if v in flags.columns)]
+        suppressed = suppressed_of.get(key, [])
         properties = {"key_code": key, "name_ja": name, "city_code": city_code, "year": year,
-                      "lon": round(point.x, 6), "lat": round(point.y, 6),
-                      "pop_total": values.at[key, "pop_total"] if "pop_total" in values.columns else None}
-        for code in SMALL_AREA_INDICATORS:
-            properties[code] = None if code in suppressed or code not in ratios.columns else ratios.at[key, code]
-        for code in SMALL_AREA_CHANGES:
-            base = code.removesuffix("_change")
-            properties[code] = None if base in suppressed or code not in delta.columns else delta.at[key, code]
+                      "lon": round(point.x, 6), "lat": round(point.y, 6), "pop_total": population.get(key)}
+        for code, value in ratio_of.get(key, {}).items():
+            properties[code] = None if code in suppressed else value
+        for code, value in change_of.get(key, {}).items():
+            properties[code] = None if code.removesuffix("_change") in suppressed else value
         properties["suppressed"] = suppressed
         features.append(feature(key, geometry_to_geojson(shape, source_srid=STORAGE_SRID), properties))
     metadata["sources"] = sources_for(dataset_ids)
