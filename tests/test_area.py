@@ -229,3 +229,11 @@ def test_small_areas_layer_refuses_a_box_of_too_many(client, city, monkeypatch):
     monkeypatch.setattr(small_areas, "MAX_FEATURES", 10)
     response = client.get("/api/small-areas/", {"bbox": "139.5,35.4,139.9,35.7"})  # not an answer cached above
     assert response.status_code == 400 and "zoom in" in response.json()["error"]
+
+
+def test_page_in_english(client, city):
+    client.cookies["django_language"] = "en"
+    response = client.get("/area/", {"codes": ",".join(_plain_codes(2))})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "This area" in page and "whole small areas summed" in page and "Ageing rate" in page
