@@ -8,7 +8,8 @@ exports show.
 - :mod:`.catalogue` — the indicator catalogue and class breaks (via ``spatial.compare``);
 - :mod:`.collections` — the layers as FeatureCollections (districts, wards, resources, candidates, sites);
 - :mod:`.report` — what one district's karte shows, and a ward's districts side by side;
-- :mod:`.extensions` — what other apps add to a karte (sections, map layers, published layers).
+- :mod:`.extensions` — what other apps add to a karte (sections, map layers, published layers);
+- :mod:`.trust` — how far to trust a city's figures (coverage, suppressed cells, splits, sources).
 
 It reads the models (and the spatial core's registry and classifier) and is read by ``karte.views``,
 ``karte.api``, ``karte.printing`` and ``karte.export``; it imports none of those.
@@ -36,6 +37,7 @@ from .collections import (
     siting_run_record,
     wards_collection,
 )
+from .trust import DataReport, data_report
 from .encoding import (
     METADATA_MEMBER,
     clean_number,
@@ -70,9 +72,9 @@ from .report import (
 
 __all__ = [
     "CLASS_SCHEMES", "LAYERS", "MAP_INDICATOR_ORDER", "MAX_SIMPLIFY_M", "METADATA_MEMBER",
-    "DistrictReport", "IndicatorRow", "NotFoundError", "ParameterError", "Pyramid", "WardOverview",
+    "DataReport", "DistrictReport", "IndicatorRow", "NotFoundError", "ParameterError", "Pyramid", "WardOverview",
     "build_collection", "candidates", "candidates_collection", "catalogue_payload", "indicator_breaks",
-    "clean_number", "collection_to_csv", "dataset_record", "default_indicator_codes", "default_walk_distance",
+    "clean_number", "collection_to_csv", "data_report", "dataset_record", "default_indicator_codes", "default_walk_distance",
     "district_report", "districts_collection", "frame_to_feature_collection", "get_district", "get_ward",
     "indicator_catalogue", "indicator_label", "kind_label", "map_indicators", "resolve_city", "resolve_ward",
     "report_record", "resources", "resources_collection", "rows_collection", "siting_collection", "siting_run", "siting_run_record",

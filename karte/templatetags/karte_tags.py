@@ -31,6 +31,14 @@ def with_unit(value, unit: str = "") -> str:
 
 
 @register.filter
+def pct(share, digits: int = 1) -> str:
+    """A share (0–1) as a percentage for the active locale, ``—`` when missing."""
+    if share is None or share == "":
+        return "—"
+    return f"{num(100 * float(share), digits)}%"
+
+
+@register.filter
 def get_item(mapping, key):
     return mapping.get(key) if hasattr(mapping, "get") else None
 
