@@ -119,3 +119,26 @@ def test_the_data_report_page(second_city_db, db, client):
     english = Client()
     english.get("/language/?language=en&next=/")
     assert "How far to trust the figures" in english.get(f"/cities/{CITY}/data/").content.decode()
+
+
+def test_the_siting_form_offers_each_whole_city(second_city_db, db, client):
+    from django.contrib.auth.models import User
+
+    from karte.models import SitingRun
+
+    build_sample_city()
+    city = City.objects.get(code=CITY)
+    if not CandidateSite.objects.filter(resource__city=city).exists():
+        score_all_candidates(city)
+    client.force_login(User.objects.create_user("planner-m", password="x-planner-pass", is_staff=True))
+    page = client.get("/siting/").content.decode()
+    assert f'<option value="{CITY}"' in page and '<option value="14130"' in page
+    kinds = sorted(set(CandidateSite.objects.filter(resource__city=city).values_list("resource__kind", flat=True)))
+    response = client.post("/siting/", {"kinds": kinds, "walk_distance_m": "500", "k": "2", "solver": "greedy",
+                                        "ward": CITY})
+    assert response.status_code == 302, response.content.decode()[:500]
+    run = SitingRun.objects.order_by("-pk").first()
+    assert run.city == city and run.ward is None
+    bad = client.post("/siting/", {"kinds": kinds, "walk_distance_m": "500", "k": "2", "solver": "greedy",
+                                   "ward": "99999"})
+    assert bad.status_code == 400 and "その区は見つかりません" in bad.content.decode()

@@ -282,6 +282,8 @@ def siting_page(form, run: SitingRun | None, error: str = "") -> dict[str, Any]:
         "error": error,
         "kinds": kind_entries(ResourceKind.values),
         "wards": layers.lookups.wards(),
+        # Several cities loaded: each is a choice of its own (its JIS code), beside the wards.
+        "cities": list(layers.lookups.cities()) if layers.lookups.cities().count() > 1 else [],
         "solvers": form.fields["solver"].choices,
         "run": run,
         "result": siting_result(run, sites_layer) if run else None,

@@ -81,7 +81,7 @@ def _initial_form(run) -> SitingForm:
 
     if run is not None:
         initial = {"kinds": list(run.candidate_kinds or []), "walk_distance_m": run.walk_distance_m, "k": run.k,
-                   "solver": run.solver, "ward": run.ward.code if run.ward else ""}
+                   "solver": run.solver, "ward": run.ward.code if run.ward else run.city.code}
     else:
         initial = {"kinds": [str(kind) for kind in DEFAULT_CANDIDATE_KINDS], "walk_distance_m": 500, "k": 5,
                    "solver": "greedy", "ward": ""}
