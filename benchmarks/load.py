@@ -119,7 +119,7 @@ def server_environment(database_url: str, folder: Path, port: int, workers: int)
         "KARTE_MODE": "production", "DJANGO_DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "127.0.0.1", "DATABASE_URL": database_url, "KARTE_VAR_DIR": str(folder / "var"),
         "STATIC_ROOT": str(folder / "static"), "KARTE_CACHE_URL": f"file://{folder / 'cache'}",
-        "SECURE_SSL_REDIRECT": "0", "KARTE_TILES": "none", "KARTE_PRINT_TILES": "none",
+        "KARTE_HTTPS": "0", "KARTE_TILES": "none", "KARTE_PRINT_TILES": "none",
         "KARTE_BIND": f"127.0.0.1:{port}", "KARTE_WEB_WORKERS": str(workers), "KARTE_ACCESS_LOG": "",
         "PYTHONUNBUFFERED": "1",
     }
@@ -142,7 +142,8 @@ def start_server(env: dict, port: int, folder: Path) -> subprocess.Popen:
         except OSError:
             gevent.sleep(0.2)
     server.kill()
-    raise SystemExit(f"load: gunicorn did not start; see {folder / 'server.log'}")
+    log_tail = (folder / "server.log").read_text(errors="replace").strip().splitlines()[-15:]
+    raise SystemExit("load: gunicorn did not start within 60 s; its log ends:\n" + "\n".join(log_tail))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -201,7 +202,7 @@ class Resident(HttpUser):
     weight = 1  # one resident for every ten readers (Reader.weight)
 
     def on_start(self):
-        page = self.client.get(f"/participation/join/{WORKSHOP['code']}/", name="workshop join")
+        page = self.client.get(f"/participation/join/{WORKSHOP['code']}/", name="workshop join page")
         token = CSRF.search(page.text)
         self.client.post(f"/participation/join/{WORKSHOP['code']}/", name="workshop join",
                          data={"csrfmiddlewaretoken": token.group(1) if token else "", "code": WORKSHOP["code"],
