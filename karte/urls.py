@@ -14,6 +14,7 @@ urlpatterns = [
     path("language/", pages.language, name="language"),
     path("districts/<str:code>/", pages.district_detail, name="district"),
     path("wards/<str:code>/", pages.ward_detail, name="ward"),
+    path("cities/<str:code>/", pages.city_detail, name="city"),
     path("cities/<str:code>/data/", pages.city_data_report, name="city-data-report"),
     path("siting/", pages.siting, name="siting"),
     path("siting/<int:run_id>/publish/", pages.siting_publish, name="siting-publish"),

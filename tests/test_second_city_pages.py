@@ -142,3 +142,15 @@ def test_the_siting_form_offers_each_whole_city(second_city_db, db, client):
     bad = client.post("/siting/", {"kinds": kinds, "walk_distance_m": "500", "k": "2", "solver": "greedy",
                                    "ward": "99999"})
     assert bad.status_code == 400 and "その区は見つかりません" in bad.content.decode()
+
+
+def test_the_city_page_sets_every_district_side_by_side(second_city_db, db, client):
+    html = client.get(f"/cities/{CITY}/").content.decode()
+    rows = re.findall(r'<tr data-code="([^"]+)">', html)
+    assert sorted(rows) == sorted(District.objects.filter(city__code=CITY).values_list("code", flat=True))
+    city_row = re.search(r'<tfoot>(.*?)</tfoot>', html, re.S).group(1)
+    assert city_row.count('<tr class="summary">') == 1 and "松本市" in city_row  # no ward row
+    ageing = IndicatorValue.objects.get(tier="city", area_code=CITY, indicator="ageing_rate", year=2020)
+    assert f"{ageing.value:.1f}" in city_row
+    assert f'href="/cities/{CITY}/"' in html  # the navigation leads here
+    assert client.get("/cities/99999/").status_code == 404

@@ -67,6 +67,7 @@ from .report import (
     WardOverview,
     district_report,
     report_record,
+    city_overview,
     ward_overview,
 )
 
@@ -78,6 +79,6 @@ __all__ = [
     "district_report", "districts_collection", "frame_to_feature_collection", "get_district", "get_ward",
     "indicator_catalogue", "indicator_label", "kind_label", "map_indicators", "resolve_city", "resolve_ward",
     "report_record", "resources", "resources_collection", "rows_collection", "siting_collection", "siting_run", "siting_run_record",
-    "siting_runs", "sources_for", "stored_indicator_codes", "to_json", "validate_kinds", "ward_overview",
+    "siting_runs", "sources_for", "stored_indicator_codes", "to_json", "validate_kinds", "city_overview", "ward_overview",
     "wards_collection",
 ]

@@ -5,7 +5,7 @@ from django import template
 from django.template.defaultfilters import floatformat
 from django.utils.translation import get_language
 
-from karte.layers.lookups import wards
+from karte.layers.lookups import cities, wards
 
 register = template.Library()
 
@@ -47,6 +47,12 @@ def get_item(mapping, key):
 def karte_wards():
     """Every ward, for the navigation of the shared layout."""
     return list(wards())
+
+
+@register.simple_tag
+def karte_cities():
+    """Every city, for the navigation of the shared layout (each city's districts side by side)."""
+    return list(cities())
 
 
 @register.filter

@@ -247,6 +247,24 @@ def ward_page(ward: Ward, user=None) -> dict[str, Any]:
     }
 
 
+def city_page(city_code: str) -> dict[str, Any]:
+    """Every district of a city side by side (the 市域 tier; the overview of a 市 without wards)."""
+    city = layers.lookups.cities().filter(code=city_code).first()
+    if city is None:
+        raise layers.NotFoundError(f"no city with JIS code {city_code!r}", "code")
+    every_indicator = layers.map_indicators(english=english())
+    indicators = [entry for entry in every_indicator if entry["headline"]] or every_indicator
+    overview = layers.city_overview(city, [entry["code"] for entry in indicators])
+    return {
+        "city": city,
+        "indicators": indicators,
+        "table": overview.table,
+        "city_row": overview.city_row,
+        "district_total": overview.district_total,
+        "wards": layers.lookups.wards(city),
+    }
+
+
 def siting_result(run: SitingRun, sites_layer: dict) -> dict:
     """The run's table: ``sites_layer`` is its :func:`layers.siting_collection` (shown on the map
     too; its properties are copied here, not changed)."""

@@ -50,6 +50,13 @@ def ward_detail(request: HttpRequest, code: str) -> HttpResponse:
 
 @cached_read(shared=False)
 @page_errors
+def city_detail(request: HttpRequest, code: str) -> HttpResponse:
+    """A city's districts side by side: one sortable row per district, the city's row below."""
+    return render(request, "karte/city.html", context.city_page(code))
+
+
+@cached_read(shared=False)
+@page_errors
 def city_data_report(request: HttpRequest, code: str) -> HttpResponse:
     """How far to trust a city's figures: coverage, suppressed and merged cells, split small areas, sources."""
     return render(request, "karte/data_report.html", context.data_report_page(code))

@@ -48,6 +48,7 @@ def page_urls(*, pdfs: bool = True) -> list[str]:
         if pdfs:
             urls.append(reverse("district-karte-pdf", args=[district.code]))
     urls += [reverse("ward", args=[ward.code]) for ward in layers.lookups.wards()]
+    urls += [reverse("city", args=[city.code]) for city in layers.lookups.cities()]
     return urls
 
 
