@@ -50,6 +50,7 @@ from .errors import NotFoundError, ParameterError
 from .lookups import (
     candidates,
     default_walk_distance,
+    get_city,
     get_district,
     get_ward,
     resolve_city,
@@ -76,7 +77,7 @@ __all__ = [
     "DataReport", "DistrictReport", "IndicatorRow", "NotFoundError", "ParameterError", "Pyramid", "WardOverview",
     "build_collection", "candidates", "candidates_collection", "catalogue_payload", "indicator_breaks",
     "clean_number", "collection_to_csv", "data_report", "dataset_record", "default_indicator_codes", "default_walk_distance",
-    "district_report", "districts_collection", "frame_to_feature_collection", "get_district", "get_ward",
+    "district_report", "districts_collection", "frame_to_feature_collection", "get_city", "get_district", "get_ward",
     "indicator_catalogue", "indicator_label", "kind_label", "map_indicators", "resolve_city", "resolve_ward",
     "report_record", "resources", "resources_collection", "rows_collection", "siting_collection", "siting_run", "siting_run_record",
     "siting_runs", "sources_for", "stored_indicator_codes", "to_json", "validate_kinds", "city_overview", "ward_overview",

@@ -79,6 +79,15 @@ def get_ward(code: str, *, parameter: str = "code") -> Ward:
     return ward
 
 
+def get_city(code: str, *, parameter: str = "code") -> City:
+    """The city of ``code`` (a page's path names one), or :class:`NotFoundError` (HTTP 404); a query
+    parameter that may be empty goes through :func:`resolve_city` instead."""
+    city = City.objects.filter(code=code).first()
+    if city is None:
+        raise NotFoundError(f"no city with JIS code {code!r}", parameter)
+    return city
+
+
 def cities() -> QuerySet[City]:
     return City.objects.order_by("code")
 

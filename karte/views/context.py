@@ -6,6 +6,7 @@ scripts show, the URLs they fetch (the public ``/api/``). Every figure comes fro
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -228,41 +229,28 @@ def district_page(district: District) -> dict[str, Any]:
 
 
 def ward_page(ward: Ward, user=None) -> dict[str, Any]:
-    """A ward's districts side by side, headline indicators only (forty columns would be unreadable);
-    ``user``: who asks (staff and facilitators may print the whole ward in the background)."""
+    """A ward's districts side by side; ``user``: who asks (staff and facilitators may print the
+    whole ward in the background)."""
     from .access import may_run_jobs
 
-    every_indicator = layers.map_indicators(english=english())
-    indicators = [entry for entry in every_indicator if entry["headline"]] or every_indicator
-    overview = layers.ward_overview(ward, [entry["code"] for entry in indicators])
-    return {
-        "ward": ward,
-        "indicators": indicators,
-        "table": overview.table,
-        "ward_row": overview.ward_row,
-        "city_row": overview.city_row,
-        "district_total": overview.district_total,
-        "other_wards": layers.lookups.wards(ward.city),
-        "can_run_jobs": user is not None and may_run_jobs(user),
-    }
+    return {**_side_by_side(lambda codes: layers.ward_overview(ward, codes)), "ward": ward,
+            "other_wards": layers.lookups.wards(ward.city), "can_run_jobs": user is not None and may_run_jobs(user)}
 
 
 def city_page(city_code: str) -> dict[str, Any]:
     """Every district of a city side by side (the 市域 tier; the overview of a 市 without wards)."""
-    city = layers.lookups.cities().filter(code=city_code).first()
-    if city is None:
-        raise layers.NotFoundError(f"no city with JIS code {city_code!r}", "code")
+    city = layers.get_city(city_code)
+    return {**_side_by_side(lambda codes: layers.city_overview(city, codes)), "city": city,
+            "wards": layers.lookups.wards(city)}
+
+
+def _side_by_side(overview_of: Callable[[list[str]], layers.WardOverview]) -> dict[str, Any]:
+    """Districts side by side, headline indicators only (forty columns would be unreadable)."""
     every_indicator = layers.map_indicators(english=english())
     indicators = [entry for entry in every_indicator if entry["headline"]] or every_indicator
-    overview = layers.city_overview(city, [entry["code"] for entry in indicators])
-    return {
-        "city": city,
-        "indicators": indicators,
-        "table": overview.table,
-        "city_row": overview.city_row,
-        "district_total": overview.district_total,
-        "wards": layers.lookups.wards(city),
-    }
+    overview = overview_of([entry["code"] for entry in indicators])
+    return {"indicators": indicators, "table": overview.table, "ward_row": overview.ward_row,
+            "city_row": overview.city_row, "district_total": overview.district_total}
 
 
 def siting_result(run: SitingRun, sites_layer: dict) -> dict:
@@ -321,9 +309,7 @@ __all__ = ["map_page", "district_page", "ward_page", "siting_page", "tile_config
 def data_report_page(city_code: str) -> dict[str, Any]:
     """How far to trust a city's figures (:func:`karte.layers.data_report`), for the page linked
     from every karte's sources."""
-    city = layers.lookups.cities().filter(code=city_code).first()
-    if city is None:
-        raise layers.NotFoundError(f"no city with JIS code {city_code!r}", "code")
+    city = layers.get_city(city_code)
     report = layers.data_report(city)
     return {"city": city, "report": report,
             "districts": [{"trust": d, "imputed_65": d.uncertain_share.get("pop_65_plus")} for d in report.districts]}
