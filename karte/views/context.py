@@ -91,7 +91,8 @@ def ui_strings() -> dict[str, str]:
         "order": _("選定順"), "districts_shown": _("表示中の地区"), "contributed": _("住民の投稿"),
         "small_areas": _("小地域"), "suppressed": _("秘匿（値なし）"),
         "not_small_area": _("この指標は小地域の値がありません（地区の指標）"),
-        "area_around": _("この地点の徒歩圏のカルテ"), "selected_areas": _("選んだ小地域"), "vertices": _("頂点"), "click_centre": _("地図で中心をクリック"),
+        "area_around": _("この地点の徒歩圏のカルテ"), "selected_areas": _("選んだ小地域"), "vertices": _("頂点"),
+        "click_centre": _("地図で中心をクリック"),
     }
 
 
