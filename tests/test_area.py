@@ -75,6 +75,7 @@ def test_circle_and_polygon_apportion_within_the_small_areas_met(city):
     report = area_report(parse_area_query({"lon": "139.70", "lat": "35.53", "radius": "800"}))
     assert report.method in ("area", "dasymetric")
     assert 1.9 < report.area_km2 < 2.1  # π × 0.8² km²
+    assert report.title.startswith("半径800mの圏域（") and report.columns[0].name in report.title
     total = next(r for r in report.rows if r.code == "pop_total").value
     met = sum(_figure(a["key_code"], "pop_total") or 0 for a in report.small_areas)
     assert 0 < total < met
@@ -169,6 +170,7 @@ def test_page_shows_the_figures_links_and_comparisons(client, city):
         assert column.name in page
     assert "/area/karte.pdf?codes=" in page and "format=csv" in page and "format=geojson" in page
     assert 'data-method="whole"' in page
+    assert '/cities/14130/data/' in page  # the data report, as from every karte's sources
     assert "<script>" not in page.replace('<script src=', '').split('id="karte-district-config"')[0]  # CSP: no inline JS
 
 

@@ -310,9 +310,10 @@ class AreaReport:
             names = [a["name_ja"] for a in self.small_areas][:3]
             more = len(self.small_areas) - len(names)
             return "・".join(names) + (f" ほか{more}地域" if more > 0 else "")
+        near = next((f"（{c.name}付近）" for c in self.columns if c.tier == "district"), "")
         if self.spec.kind == "circle":
-            return f"半径{self.spec.radius_m:g}mの圏域"
-        return "描いた範囲"
+            return f"半径{self.spec.radius_m:g}mの圏域{near}"
+        return f"描いた範囲{near}"
 
 
 def _metric_crs(city: City) -> int:
