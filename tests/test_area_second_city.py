@@ -14,6 +14,7 @@ def test_no_ward_column_and_whole_areas_sum(second_city_db, db, client):
                  .values_list("key_code", flat=True)[:3])
     report = area_report(parse_area_query({"codes": ",".join(codes)}))
     assert [c.tier for c in report.columns][-1] == "city" and "ward" not in [c.tier for c in report.columns]
+    assert "市の比率" in report.method_text  # no ward: suppressed cells take the city's share
     total = next(r for r in report.rows if r.code == "pop_total").value
     cells = list(CensusFigure.objects.filter(key_code__in=codes, census_year=2020, variable="pop_total")
                  .values_list("value", flat=True))

@@ -446,6 +446,7 @@ def _apportion_year(year: int, city: City, metric: BaseGeometry, lonlat: BaseGeo
         method, weight_name = result.method, result.weight_name
     if touching.empty:
         return None
+    parent = "区" if Ward.objects.filter(city=city).exists() else "市"  # whose share fills a suppressed cell
     # The parents' small areas: suppressed cells are imputed by the ward's share, as for districts.
     parents = set(touching["city_code"])
     context = base.filter(census_year=year, city_code__in=parents)
@@ -493,19 +494,19 @@ def _apportion_year(year: int, city: City, metric: BaseGeometry, lonlat: BaseGeo
         area_m2 = np.ones(len(wide))
         fractions = {c: 1.0 for c in codes if c in wide.index}
         method_text = (f"{year}年の小地域{len(touching)}件を対応表で{new_codes_year}年の小地域コードに組み替えて合計"
-                       "(秘匿値は区の比率で補完)")
+                       f"(秘匿値は{parent}の比率で補完)")
     else:
         groups = context_frame["city_code"].reindex(wide.index).fillna("").to_numpy()
         area_m2 = context_frame["area_m2"].reindex(wide.index).fillna(1.0).to_numpy()
         whole = sum(1 for f in fractions.values() if f == 1.0)
         cut = len(fractions) - whole
         if method == METHOD_WHOLE:
-            method_text = f"小地域{whole}件の値を合計(秘匿値は区の比率で補完)"
+            method_text = f"小地域{whole}件の値を合計(秘匿値は{parent}の比率で補完)"
         elif method == METHOD_AREA:
-            method_text = f"面積按分: 小地域{whole}件は全域、{cut}件は面積の割合で按分(秘匿値は区の比率で補完)"
+            method_text = f"面積按分: 小地域{whole}件は全域、{cut}件は面積の割合で按分(秘匿値は{parent}の比率で補完)"
         else:
             method_text = (f"ダシメトリック按分({weight_name}): 小地域{whole}件は全域、{cut}件は人口の分布で按分"
-                           "(秘匿値は区の比率で補完)")
+                           f"(秘匿値は{parent}の比率で補完)")
     result = apportion(wide, fractions, area_m2=area_m2, groups=groups)
     names = context_frame["name_ja"].to_dict() if "name_ja" in context_frame else {}
     return _YearFigures(result.counts, result.uncertain_share, dataset_ids, method, method_text,
