@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import shapely
 
 from karte.layers import ParameterError, area_report, parse_area_json, parse_area_query
 from karte.layers.area import MAX_AREA_KM2, MAX_CODES, MAX_VERTICES, encode_polygon
@@ -82,7 +83,7 @@ def test_circle_and_polygon_apportion_within_the_small_areas_met(city):
     # The same circle drawn as a polygon (its permalink encoding) gives the same figures.
     again = area_report(parse_area_query({"geometry": encode_polygon(report.geometry)}))
     assert next(r for r in again.rows if r.code == "pop_total").value == pytest.approx(total, rel=1e-4)
-    assert report.resources and all(report.geometry.covers(__import__("shapely").Point(r.location.x, r.location.y))
+    assert report.resources and all(report.geometry.covers(shapely.Point(r.location.x, r.location.y))
                                     for r in report.resources)
 
 

@@ -35,7 +35,7 @@ import pandas as pd
 import shapely
 from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry
-from shapely.geometry import MultiPolygon, Point, Polygon, mapping, shape
+from shapely.geometry import MultiPolygon, Point, Polygon, shape
 from shapely.geometry.base import BaseGeometry
 
 from karte.models import (STORAGE_SRID, CandidateSite, CensusArea, CensusAreaCorrespondence, CensusFigure, City,
