@@ -240,3 +240,15 @@ def test_page_in_english(client, city):
     page = response.content.decode()
     assert response.status_code == 200
     assert "This area" in page and "whole small areas summed" in page and "Ageing rate" in page
+
+
+def test_print_karte_command_prints_an_area(city, tmp_path):
+    from django.core.management import CommandError, call_command
+
+    out = tmp_path / "area.pdf"
+    call_command("print_karte", "--area", "lon=139.70&lat=35.53&radius=800", "--out", str(out))
+    assert out.read_bytes().startswith(b"%PDF")
+    with pytest.raises(CommandError, match="outside"):
+        call_command("print_karte", "--area", "geometry=139.0,35.0,139.01,35.0,139.01,35.01", "--out", str(out))
+    with pytest.raises(CommandError, match="unknown part"):
+        call_command("print_karte", "--area", "code=1", "--out", str(out))
