@@ -59,6 +59,7 @@ from .lookups import (
 )
 from .provenance import dataset_record, sources_for
 from .report import (
+    AgeingTrend,
     DistrictReport,
     IndicatorRow,
     Pyramid,
@@ -69,7 +70,7 @@ from .report import (
 )
 
 __all__ = [
-    "CLASS_SCHEMES", "LAYERS", "MAP_INDICATOR_ORDER", "MAX_SIMPLIFY_M", "METADATA_MEMBER",
+    "AgeingTrend", "CLASS_SCHEMES", "LAYERS", "MAP_INDICATOR_ORDER", "MAX_SIMPLIFY_M", "METADATA_MEMBER",
     "DistrictReport", "IndicatorRow", "NotFoundError", "ParameterError", "Pyramid", "WardOverview",
     "build_collection", "candidates", "candidates_collection", "catalogue_payload", "indicator_breaks",
     "clean_number", "collection_to_csv", "dataset_record", "default_indicator_codes", "default_walk_distance",

@@ -31,6 +31,8 @@ MAP_INDICATOR_ORDER = (
     "walk_coverage_alone", "resources_per_1000_elderly", "vacant_house_density",
     "vacant_houses_per_100_households", "child_share", "dependency_ratio", "apartment_share",
     "park_area_per_capita", "hazard_area_share", "ageing_rate_2028", "ageing_rate_2040",
+    # Change since the census before (percentage points): drawn with a diverging legend.
+    "ageing_rate_change", "elderly_alone_share_change",
 )
 CLASS_SCHEMES: tuple[str, ...] = tuple(SCHEMES)
 YEAR_RANGE = (1900, 2100)
@@ -71,6 +73,11 @@ def is_census_count(code: str) -> bool:
     return bool(_CENSUS_VARIABLE.match(code))
 
 
+def is_change(code: str, catalogue: dict[str, dict]) -> bool:
+    """True for a change between two censuses (``<rate>_change``, in percentage points)."""
+    return code.endswith("_change") and (catalogue.get(code) or {}).get("unit") == "pt"
+
+
 def default_indicator_codes(present: Iterable[str], catalogue: dict[str, dict]) -> list[str]:
     """The derived indicators among ``present`` (census counts left out unless asked for)."""
     present = set(present)
@@ -98,7 +105,8 @@ def stored_indicator_codes(area_codes: Sequence[str] | None = None) -> list[str]
 
 def map_indicators(*, english: bool = False) -> list[dict]:
     """Indicators offered on the map: those with district values stored, headline ones first in
-    :data:`MAP_INDICATOR_ORDER`; each ``{code, label, unit, higher_is, headline}``."""
+    :data:`MAP_INDICATOR_ORDER`; each ``{code, label, unit, higher_is, headline, diverging}``
+    (``diverging``: a change in points, coloured away from 0 both ways)."""
     catalogue = indicator_catalogue()
     stored = set(stored_indicator_codes())
     derived = set(default_indicator_codes(stored, catalogue))
@@ -110,6 +118,7 @@ def map_indicators(*, english: bool = False) -> list[dict]:
             "unit": (catalogue.get(code) or {}).get("unit") or "",
             "higher_is": (catalogue.get(code) or {}).get("higher_is") or "neutral",
             "headline": code in MAP_INDICATOR_ORDER,
+            "diverging": is_change(code, catalogue),
         }
         for code in ordered
     ]

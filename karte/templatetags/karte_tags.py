@@ -22,6 +22,17 @@ def num(value, digits: int = 1) -> str:
 
 
 @register.filter
+def signed(value, digits: int = 1) -> str:
+    """A change for the active locale with its sign (``+1.2``, ``−0.4``, ``±0``), ``—`` when missing."""
+    if value is None or value == "":
+        return "—"
+    text = num(abs(value), digits)
+    if text.strip("0.,") == "":
+        return f"±{text}"
+    return f"+{text}" if value > 0 else f"\u2212{text}"
+
+
+@register.filter
 def with_unit(value, unit: str = "") -> str:
     """``value`` formatted by :func:`num` followed by its unit, ``—`` when missing."""
     text = num(value)

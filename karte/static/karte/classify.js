@@ -121,5 +121,33 @@
     return scheme[Math.min(7, Math.max(3, classes))].slice(0, Math.max(1, classes));
   }
 
-  global.KarteClassify = { breaksFor, classOf, paletteFor, quantiles, equalInterval, naturalBreaks, NO_DATA, PALETTES };
+  // ColorBrewer RdBu (diverging, colour-blind safe), blue (down) to red (up), white at no change.
+  const DIVERGING = ["#2166ac", "#4393c3", "#92c5de", "#d1e5f0", "#f7f7f7", "#fddbc7", "#f4a582", "#d6604d", "#b2182b"];
+
+  // A change (e.g. ageing rate 2015→2020, in points): the same class breaks as any indicator, each
+  // class coloured by where its middle lies on a scale symmetric around 0, so that rises and falls
+  // of equal size get equally strong colours and "no change" stays pale whatever the breaks are.
+  // Red marks the worse direction: a rise where higher is worse, a fall where higher is better.
+  function divergingPalette(breaks, higherIs) {
+    const reach = Math.max(...breaks.map((b) => Math.abs(b)), 1e-9);
+    const half = (DIVERGING.length - 1) / 2;
+    const colours = [];
+    for (let i = 0; i < breaks.length - 1; i++) {
+      const middle = (breaks[i] + breaks[i + 1]) / 2;
+      const step = Math.round((middle / reach) * half) * (higherIs === "better" ? -1 : 1);
+      colours.push(DIVERGING[half + Math.max(-half, Math.min(half, step))]);
+    }
+    return colours.length ? colours : [DIVERGING[half]];
+  }
+
+  // The palette of an indicator entry ({higher_is, diverging}) for these breaks.
+  function paletteOf(entry, breaks) {
+    if (entry && entry.diverging) return divergingPalette(breaks, entry.higher_is);
+    return paletteFor(entry && entry.higher_is, Math.max(1, breaks.length - 1));
+  }
+
+  global.KarteClassify = {
+    breaksFor, classOf, paletteFor, paletteOf, divergingPalette, quantiles, equalInterval, naturalBreaks, NO_DATA, PALETTES,
+    DIVERGING,
+  };
 })(window);
