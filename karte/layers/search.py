@@ -140,6 +140,8 @@ _index_lock = threading.Lock()
 def place_index() -> list[Place]:
     """Every searchable place with its keys, worked out once per data version and database."""
     version = data_version()
+    if len(version) < 3:  # no version row yet (nothing loaded through the loaders): nothing to key on
+        return _places()
     with _index_lock:
         kept = _index.get(connection.alias)
     if kept is not None and kept[0] == version:
