@@ -55,10 +55,10 @@
     options = places;
     list.replaceChildren();
     if (!places.length) {
-      list.appendChild(text("li", "place-search-empty", D.noResults.replace("%s", query)));
+      list.appendChild(text("li", "place-search-empty", D.noResults.replace("{q}", query)));
       list.hidden = false;
       input.setAttribute("aria-expanded", "true");
-      status.textContent = D.noResults.replace("%s", query);
+      status.textContent = D.noResults.replace("{q}", query);
       return;
     }
     places.forEach((place, index) => {
@@ -79,7 +79,7 @@
     });
     list.hidden = false;
     input.setAttribute("aria-expanded", "true");
-    status.textContent = D.resultsCount.replace("%s", String(places.length));
+    status.textContent = D.resultsCount.replace("{n}", String(places.length));
   }
 
   async function suggest() {
