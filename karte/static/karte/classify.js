@@ -121,23 +121,40 @@
     return scheme[Math.min(7, Math.max(3, classes))].slice(0, Math.max(1, classes));
   }
 
-  // ColorBrewer RdBu (diverging, colour-blind safe), blue (down) to red (up), white at no change.
-  const DIVERGING = ["#2166ac", "#4393c3", "#92c5de", "#d1e5f0", "#f7f7f7", "#fddbc7", "#f4a582", "#d6604d", "#b2182b"];
+  // ColorBrewer RdBu (11 classes, diverging, colour-blind safe): blues for a fall, reds for a rise,
+  // white for no change; each half from pale (small) to dark (large).
+  const FALLS = ["#d1e5f0", "#92c5de", "#4393c3", "#2166ac", "#053061"];
+  const RISES = ["#fddbc7", "#f4a582", "#d6604d", "#b2182b", "#67001f"];
+  const NEUTRAL = "#f7f7f7";
+  const DIVERGING = FALLS.slice().reverse().concat([NEUTRAL], RISES);
 
-  // A change (e.g. ageing rate 2015→2020, in points): the same class breaks as any indicator, each
-  // class coloured by where its middle lies on a scale symmetric around 0, so that rises and falls
-  // of equal size get equally strong colours and "no change" stays pale whatever the breaks are.
-  // Red marks the worse direction: a rise where higher is worse, a fall where higher is better.
+  function spread(ramp, n) {  // n colours of a ramp, as far apart as the ramp allows
+    if (n <= 1) return ramp.slice(1, 2);
+    return Array.from({ length: n }, (_, i) => ramp[Math.round((i * (ramp.length - 1)) / (n - 1))]);
+  }
+
+  // A change (e.g. ageing rate 2015→2020, in points): the same class breaks as any indicator; the
+  // classes above 0 take the reds, those below 0 the blues (each as far apart as their number
+  // allows, the larger the change the darker), a class holding 0 is white. Where higher is
+  // better (e.g. walk coverage) a rise is good news and takes the blues instead.
   function divergingPalette(breaks, higherIs) {
-    const reach = Math.max(...breaks.map((b) => Math.abs(b)), 1e-9);
-    const half = (DIVERGING.length - 1) / 2;
-    const colours = [];
-    for (let i = 0; i < breaks.length - 1; i++) {
-      const middle = (breaks[i] + breaks[i + 1]) / 2;
-      const step = Math.round((middle / reach) * half) * (higherIs === "better" ? -1 : 1);
-      colours.push(DIVERGING[half + Math.max(-half, Math.min(half, step))]);
-    }
-    return colours.length ? colours : [DIVERGING[half]];
+    const classes = [];
+    for (let i = 0; i < breaks.length - 1; i++) classes.push([breaks[i], breaks[i + 1]]);
+    const isRise = ([lo, hi]) => lo >= 0 && hi > 0;
+    const isFall = ([lo, hi]) => lo < 0 && hi <= 0;
+    const rises = classes.filter(isRise);
+    const falls = classes.filter(isFall);
+    const up = higherIs === "better" ? FALLS : RISES;
+    const down = higherIs === "better" ? RISES : FALLS;
+    const upColours = spread(up, rises.length);
+    const downColours = spread(down, falls.length).reverse();  // the most negative class is darkest
+    let r = 0, f = 0;
+    const colours = classes.map((range) => {
+      if (isRise(range)) return upColours[r++];
+      if (isFall(range)) return downColours[f++];
+      return NEUTRAL;  // the class holds 0: no change, or changes both ways
+    });
+    return colours.length ? colours : [NEUTRAL];
   }
 
   // The palette of an indicator entry ({higher_is, diverging}) for these breaks.
