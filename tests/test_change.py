@@ -205,6 +205,7 @@ def test_the_map_offers_the_change_with_a_diverging_legend(demo_db, db, client):
     entries = {entry["code"]: entry for entry in map_indicators()}
     assert entries["ageing_rate_change"]["headline"] and entries["ageing_rate_change"]["diverging"]
     assert not entries["ageing_rate"]["diverging"]
+    assert entries["ageing_rate_change"]["label"] == "高齢化率の変化 (2015→2020)"  # the period it covers
     breaks = client.get("/api/indicators/", {"indicator": "ageing_rate_change", "city": "14130"}).json()
     assert breaks["indicator"]["unit"] == "pt" and breaks["year"] == 2020 and breaks["k"] >= 2
     assert breaks["min"] < breaks["max"]

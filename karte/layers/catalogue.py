@@ -11,6 +11,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 
+from django.db.models import Max
+
 from karte.models import City, IndicatorValue
 from spatial.compare import SCHEMES
 from spatial.compare import class_breaks as classify
@@ -78,6 +80,14 @@ def is_change(code: str, catalogue: dict[str, dict]) -> bool:
     return code.endswith("_change") and (catalogue.get(code) or {}).get("unit") == "pt"
 
 
+def change_periods(codes: Sequence[str]) -> dict[str, str]:
+    """``{code: "2015→2020"}`` for change indicators: the latest year stored for districts and the
+    census five years before it, which ``karte.compute`` compares it with."""
+    latest = (IndicatorValue.objects.filter(tier=IndicatorValue.Tier.DISTRICT, indicator__in=list(codes))
+              .values_list("indicator").annotate(year=Max("year")).values_list("indicator", "year"))
+    return {code: f"{year - 5}→{year}" for code, year in latest}
+
+
 def default_indicator_codes(present: Iterable[str], catalogue: dict[str, dict]) -> list[str]:
     """The derived indicators among ``present`` (census counts left out unless asked for)."""
     present = set(present)
@@ -111,10 +121,12 @@ def map_indicators(*, english: bool = False) -> list[dict]:
     stored = set(stored_indicator_codes())
     derived = set(default_indicator_codes(stored, catalogue))
     ordered = [c for c in MAP_INDICATOR_ORDER if c in stored] + sorted(derived - set(MAP_INDICATOR_ORDER))
+    periods = change_periods([c for c in ordered if is_change(c, catalogue)])
     return [
         {
             "code": code,
-            "label": indicator_label(catalogue.get(code), code, english=english),
+            "label": indicator_label(catalogue.get(code), code, english=english) + (
+                f" ({periods[code]})" if code in periods else ""),
             "unit": (catalogue.get(code) or {}).get("unit") or "",
             "higher_is": (catalogue.get(code) or {}).get("higher_is") or "neutral",
             "headline": code in MAP_INDICATOR_ORDER,
