@@ -63,6 +63,13 @@ def test_full_width_digit_and_kanji_chome_reach_the_same_place_on_the_map(offlin
     second_view = page.evaluate("() => { const b = window.KarteMaps[0].getBounds(); return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]; }")
     assert second_view == pytest.approx(first_view, abs=1e-6)
     assert page.get_attribute("#place-search-result a.place-search-link", "href") == link
+    # A facility is labelled with its kind, in the page's language.
+    from karte.models import Resource
+
+    hall = Resource.objects.filter(kind="civic_hall").exclude(name="").order_by("name").first()
+    _suggestions(page, hall.name)
+    assert page.inner_text("#place-search-option-0 .place-search-kind") == "市民館"
+    assert page.get_attribute("#place-search-option-0", "data-group") == "facility"
     # Escape closes the suggestions.
     _suggestions(page, stem)
     page.keyboard.press("Escape")

@@ -1,11 +1,14 @@
 """Template helpers of the web pages: locale-aware numbers with units, and the ward navigation."""
 from __future__ import annotations
 
+import json
+
 from django import template
 from django.template.defaultfilters import floatformat
 from django.utils.translation import get_language
 
 from karte.layers.lookups import wards
+from karte.models import ResourceKind
 
 register = template.Library()
 
@@ -44,6 +47,13 @@ def with_unit(value, unit: str = "") -> str:
 @register.filter
 def get_item(mapping, key):
     return mapping.get(key) if hasattr(mapping, "get") else None
+
+
+@register.simple_tag
+def karte_kind_labels() -> str:
+    """Resource kind labels in the active language as JSON, for the place search (search.js) to name
+    a facility's kind (the API answers the kind's code)."""
+    return json.dumps({kind: str(label) for kind, label in ResourceKind.choices}, ensure_ascii=False)
 
 
 @register.simple_tag

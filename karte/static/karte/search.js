@@ -16,6 +16,7 @@
   const status = document.getElementById("place-search-status");
   const D = form.dataset;
   const LABELS = { district: D.labelDistrict, ward: D.labelWard, small_area: D.labelSmallArea, resource: D.labelFacility };
+  const KINDS = JSON.parse(D.kindLabels || "{}");  // resource kinds in the page's language
   const DEBOUNCE_MS = 200;
   let timer = null;
   let controller = null;
@@ -47,7 +48,7 @@
   }
 
   function kindLabel(place) {
-    if (place.kind === "resource") return place.detail || LABELS.resource;
+    if (place.kind === "resource") return KINDS[place.resource_kind] || place.detail || LABELS.resource;
     return LABELS[place.kind] || place.kind;
   }
 
