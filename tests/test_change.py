@@ -177,6 +177,9 @@ def test_the_district_page_shows_2015_the_change_and_the_charts(demo_db, db, cli
     assert earlier_cell == f"{_stored(district, 'ageing_rate', 2015):.1f}"
     change_cell = re.search(r'class="num change-value">([^<&]*)', row).group(1)
     assert change_cell == ("+" if change > 0 else "\u2212") + f"{abs(change):.{2 if abs(change) < 1 else 1}f}"
+    # The ward's and the city's change over the same period, beside their values.
+    ward_change = IndicatorValue.objects.get(tier="ward", area_code=district.ward.code, indicator="ageing_rate_change").value
+    assert f"({'+' if ward_change > 0 else chr(0x2212)}{abs(ward_change):.{2 if abs(ward_change) < 1 else 1}f})" in row
     assert 'class="trend-chart"' in html and "trend-projected" in html
     assert 'class="pyramid-earlier"' in html
     assert 'id="trend-provenance"' in html and "Hamilton" in html
