@@ -220,3 +220,12 @@ def test_the_ward_overview_has_the_change_column(demo_db, db, client):
     district = _kawasaki_district()
     html = client.get(f"/wards/{district.ward.code}/").content.decode()
     assert "高齢化率の変化" in html
+
+
+def test_the_english_karte_names_the_years_and_the_change(demo_db, db, client):
+    district = _kawasaki_district()
+    client.cookies["django_language"] = "en"
+    html = client.get(f"/districts/{district.code}/").content.decode()
+    head = re.search(r'<th scope="col" class="num earlier-head">([^<]*)</th>', html).group(1)
+    assert head == "2015"
+    assert ">Change<" in html and "Outline: 2015" in html and "Ageing rate over time and projected (%)" in html
