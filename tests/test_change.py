@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 
+import pandas as pd
 import pytest
 from django.core.management import call_command
 
@@ -229,3 +230,67 @@ def test_the_english_karte_names_the_years_and_the_change(demo_db, db, client):
     head = re.search(r'<th scope="col" class="num earlier-head">([^<]*)</th>', html).group(1)
     assert head == "2015"
     assert ">Change<" in html and "Outline: 2015" in html and "Ageing rate over time and projected (%)" in html
+
+
+# ------------------------------------------------------------------------------------------------
+# The previous census of any set of small areas (for an area karte), through the correspondence table
+# ------------------------------------------------------------------------------------------------
+
+def _figure(key_code: str, year: int, variable: str = "pop_total") -> float:
+    from karte.models import CensusFigure
+
+    return CensusFigure.objects.get(key_code=key_code, census_year=year, variable=variable).value
+
+
+def test_a_renamed_area_takes_its_old_codes_figures(demo_db, db):
+    from karte.layers.change import earlier_census
+
+    # fixtures/census/correspondence_2015_2020.csv: 上麻生四丁目 was 14137005504 in 2015, is 14137005004 in 2020.
+    earlier = earlier_census(["14137005004"], 2020, variables=["pop_total"])
+    assert earlier.earlier_year == 2015
+    value = earlier.figures.set_index("key_code").loc["14137005004", "value"]
+    assert value == pytest.approx(_figure("14137005504", 2015))
+
+
+def test_a_split_area_takes_its_share_and_a_set_adds_up(demo_db, db):
+    from karte.layers.change import earlier_census
+    from karte.models import CensusFigure
+
+    # 久本二丁目 (14134002002, 2015) was split: 41.42 % stays 14134002002, 58.58 % became 14134002003.
+    old = _figure("14134002002", 2015)
+    alone = earlier_census(["14134002002"], 2020, variables=["pop_total"]).figures.set_index("key_code")
+    assert alone.loc["14134002002", "value"] == pytest.approx(old * 0.4142)
+    # 14134002003 also gets whatever a 2015 area of that code held (an unchanged code passes through).
+    same_code = CensusFigure.objects.filter(key_code="14134002003", census_year=2015, variable="pop_total").first()
+    expected_003 = old * 0.5858 + (same_code.value if same_code else 0.0)
+    both = earlier_census(["14134002002", "14134002003"], 2020, variables=["pop_total"])
+    assert both.figures.set_index("key_code").loc["14134002003", "value"] == pytest.approx(expected_003)
+    assert both.totals()["pop_total"] == pytest.approx(old + (same_code.value if same_code else 0.0))
+    assert both.dataset_ids  # the 2015 table and the correspondence table
+
+
+def test_the_earlier_indicators_of_an_area_feed_a_karte_row(demo_db, db):
+    from karte.layers.change import earlier_census
+    from karte.models import CensusArea
+
+    codes = list(CensusArea.objects.filter(census_year=2020, city_code="14137").exclude(name_ja="")
+                 .order_by("key_code").values_list("key_code", flat=True)[:6])
+    earlier = earlier_census(codes, 2020)
+    values = earlier.indicators()
+    totals = earlier.totals()
+    known = totals[["pop_0_14", "pop_15_64", "pop_65_plus"]].sum()
+    assert values["ageing_rate"] == pytest.approx(totals["pop_65_plus"] / known * 100)
+    row = _row(district=values["ageing_rate"] + 1.5)
+    row.set_earlier(earlier.earlier_year, values["ageing_rate"], dataset_ids=earlier.dataset_ids)
+    assert row.change.difference == pytest.approx(1.5) and row.earlier_year == 2015
+
+
+def test_a_suppressed_cell_leaves_the_sum_unknown():
+    from karte.layers.change import EarlierCensus
+
+    figures = pd.DataFrame({"key_code": ["a", "b", "a", "b"], "variable": ["pop_total", "pop_total", "pop_65_plus", "pop_65_plus"],
+                            "value": [100.0, 50.0, 30.0, float("nan")], "status": ["ok", "ok", "ok", "suppressed"]})
+    earlier = EarlierCensus(year=2020, earlier_year=2015, figures=figures)
+    totals = earlier.totals()
+    assert totals["pop_total"] == pytest.approx(150.0)
+    assert math.isnan(totals["pop_65_plus"])  # never 30: b's elderly are unknown, not 0

@@ -8,6 +8,8 @@ exports show.
 - :mod:`.catalogue` — the indicator catalogue and class breaks (via ``spatial.compare``);
 - :mod:`.collections` — the layers as FeatureCollections (districts, wards, resources, candidates, sites);
 - :mod:`.report` — what one district's karte shows, and a ward's districts side by side;
+- :mod:`.change` — the previous census of any set of small areas, through the correspondence table;
+- :mod:`.placenames` (pure) and :mod:`.search` — the place search;
 - :mod:`.extensions` — what other apps add to a karte (sections, map layers, published layers).
 
 It reads the models (and the spatial core's registry and classifier) and is read by ``karte.views``,
