@@ -27,7 +27,8 @@ keepalive = 5
 max_requests = int(os.environ.get("KARTE_WEB_MAX_REQUESTS", "2000"))
 max_requests_jitter = max_requests // 10
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
-accesslog = os.environ.get("KARTE_ACCESS_LOG", "-")
+# "-" (default) logs requests to stdout; a path to that file; empty turns the access log off.
+accesslog = os.environ.get("KARTE_ACCESS_LOG", "-") or None
 errorlog = "-"
 loglevel = os.environ.get("KARTE_WEB_LOG_LEVEL", "info")
 # The app is imported in each worker, not the master: every worker opens its own database connections

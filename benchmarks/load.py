@@ -12,13 +12,13 @@ What it does, in order (nothing leaves 127.0.0.1; it stops by itself):
 3. readers (locust, in this process): ``--users`` clients for ``--duration`` seconds, each waiting
    1–3 s between requests (about users / 2 requests per second offered), mixing the map page, its
    districts and resources layers, a district page, a district's printed karte and the indicator
-   catalogue;
+   catalogue; one in eleven is a resident who joins a workshop with its code and sends voices;
 4. the same again while writers run: a census table loaded (with changed figures), then
    ``compute_indicators`` and ``warm_cache`` — readers must see the old figures or the new, never a
    mix, and get no error; the writers must succeed.
 
 It prints requests, errors and p50/p95/p99 per endpoint, and goal lines ``goal …: met`` /
-``goal …: missed (…)``: no errors; the offered rate served (≥ 90 % of users / 2 per second);
+``goal …: missed (…)``: no errors; the offered rate served (≥ 90 % of what the users ask);
 p95 < 300 ms for pages and API; p95 < 3 s for a PDF; writers succeed; no mixed answer.
 """
 from __future__ import annotations
@@ -43,6 +43,8 @@ from pathlib import Path  # noqa: E402
 import urllib.request  # noqa: E402
 from urllib.parse import urlsplit, urlunsplit  # noqa: E402
 
+import re  # noqa: E402
+
 import gevent  # noqa: E402
 from locust import HttpUser, between, task  # noqa: E402
 from locust.env import Environment  # noqa: E402
@@ -55,6 +57,20 @@ RAMP_S = 5.0  # all users have started after this many seconds
 DISTRICT_CODES: list[str] = []
 LAYER_URLS: dict = {}
 DISTRICTS_SEEN: dict[str, int] = {}  # hash of the districts layer's features -> times seen
+WORKSHOP: dict = {}  # {"code", "id", "lon", "lat"} of the workshop residents join
+CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+SETUP_WORKSHOP = """
+import datetime, json
+from django.contrib.auth.models import User
+from karte.models import District
+from participation import services
+district = District.objects.order_by("code").first()
+user = User.objects.create_user("load-facilitator", password=None, is_staff=True)
+workshop = services.create_workshop(user, district=district, title="負荷試験のワークショップ",
+                                    held_on=datetime.date.today(), licence="CC BY 4.0")
+point = district.geom.point_on_surface.transform(4326, clone=True)
+print(json.dumps({"code": workshop.join_code, "id": workshop.pk, "lon": point.x, "lat": point.y}))
+"""
 
 
 def log(message: str) -> None:
@@ -103,7 +119,7 @@ def server_environment(database_url: str, folder: Path, port: int, workers: int)
         "KARTE_MODE": "production", "DJANGO_DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "127.0.0.1", "DATABASE_URL": database_url, "KARTE_VAR_DIR": str(folder / "var"),
         "STATIC_ROOT": str(folder / "static"), "KARTE_CACHE_URL": f"file://{folder / 'cache'}",
-        "SECURE_SSL_REDIRECT": "0", "KARTE_TILES": "none", "KARTE_PRINT_TILES": "none",
+        "KARTE_HTTPS": "0", "KARTE_TILES": "none", "KARTE_PRINT_TILES": "none",
         "KARTE_BIND": f"127.0.0.1:{port}", "KARTE_WEB_WORKERS": str(workers), "KARTE_ACCESS_LOG": "",
         "PYTHONUNBUFFERED": "1",
     }
@@ -126,7 +142,8 @@ def start_server(env: dict, port: int, folder: Path) -> subprocess.Popen:
         except OSError:
             gevent.sleep(0.2)
     server.kill()
-    raise SystemExit(f"load: gunicorn did not start; see {folder / 'server.log'}")
+    log_tail = (folder / "server.log").read_text(errors="replace").strip().splitlines()[-15:]
+    raise SystemExit("load: gunicorn did not start within 60 s; its log ends:\n" + "\n".join(log_tail))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -146,6 +163,7 @@ class Reader(HttpUser):
     """A planner or resident browsing: the map and its layers, a district, its printed karte."""
 
     wait_time = between(1, 3)
+    weight = 10
 
     @task(3)
     def map_page(self):
@@ -176,8 +194,32 @@ class Reader(HttpUser):
         self.client.get(f"/districts/{random.choice(DISTRICT_CODES)}/karte.pdf", name="district PDF")
 
 
+class Resident(HttpUser):
+    """A resident in a workshop hall: joins with the code once, then now and then sends a voice
+    (typing takes a while: a few submissions a minute stay well under the per-participant limit)."""
+
+    wait_time = between(15, 30)
+    weight = 1  # one resident for every ten readers (Reader.weight)
+
+    def on_start(self):
+        page = self.client.get(f"/participation/join/{WORKSHOP['code']}/", name="workshop join page")
+        token = CSRF.search(page.text)
+        self.client.post(f"/participation/join/{WORKSHOP['code']}/", name="workshop join",
+                         data={"csrfmiddlewaretoken": token.group(1) if token else "", "code": WORKSHOP["code"],
+                               "nickname": f"resident-{id(self) % 100000}"})
+
+    @task
+    def send_a_voice(self):
+        url = f"/participation/w/{WORKSHOP['id']}/"
+        page = self.client.get(url, name="workshop form")
+        token = CSRF.search(page.text)
+        self.client.post(url, name="workshop submission", data={
+            "csrfmiddlewaretoken": token.group(1) if token else "", "type": "voice", "voice_category": "idea",
+            "text": "集会所で朝の体操をしたい", "lon": WORKSHOP["lon"], "lat": WORKSHOP["lat"]})
+
+
 def run_readers(host: str, users: int, duration: float, writers: callable | None = None) -> tuple[dict, list]:
-    environment = Environment(user_classes=[Reader], host=host)
+    environment = Environment(user_classes=[Reader, Resident], host=host)
     started = time.monotonic()
     runner = environment.create_local_runner()
     runner.start(users, spawn_rate=max(users / RAMP_S, 1))
@@ -242,8 +284,10 @@ def report(title: str, stats, duration: float, users: int) -> list[tuple[str, bo
         goals.append((f"p95 {entry.name} < {limit * 1000:.0f} ms", p95 <= limit * 1000, f"{p95:.0f} ms"))
     total = stats.total
     rate = total.num_requests / duration
-    # Each user waits 2 s on average between requests; users start over the first 5 s.
-    offered = users / 2 * (duration - RAMP_S / 2) / duration
+    # A reader waits 2 s on average between requests; a resident sends a form and its page every
+    # 22.5 s on average; users start over the first 5 s.
+    residents = users * Resident.weight / (Reader.weight + Resident.weight)
+    offered = ((users - residents) / 2 + residents * 2 / 22.5) * (duration - RAMP_S / 2) / duration
     print(f"{'all':<22}{total.num_requests:>9}{total.num_failures:>8}"
           f"{total.get_response_time_percentile(0.5):>9.0f}{total.get_response_time_percentile(0.95):>9.0f}"
           f"{total.get_response_time_percentile(0.99):>9.0f}   {rate:.1f} requests/s (offered ≈ {offered:.0f}/s)")
@@ -278,6 +322,7 @@ def main() -> None:
         for args in (["migrate", "--noinput"], ["load_demo", "--quiet"], ["compute_indicators"],
                      ["collectstatic", "--noinput"], ["warm_cache"]):
             manage(env, *args)
+        WORKSHOP.update(json.loads(manage(env, "shell", "-c", SETUP_WORKSHOP).stdout.strip().splitlines()[-1]))
         server = start_server(env, port, folder)
         host = f"http://127.0.0.1:{port}"
         html = fetch(f"{host}/").decode("utf-8")

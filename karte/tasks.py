@@ -348,13 +348,15 @@ def _finish(job_pk: int, status: str, *, error: str = "", result: Any = None, me
 def run_job(job_pk: int) -> None:
     """Run one stored job (the queue's task): claim it, run its kind's body under the time cap and the
     one-transaction rule, and record how it ended. A job already claimed elsewhere is left alone."""
-    immediate = queue().immediate
-    if not immediate:
+    # A worker refreshes stale connections around each job. Inside a transaction (immediate mode, or
+    # a caller such as a test that runs the worker's step itself) closing would end that transaction.
+    refresh = not queue().immediate and not connection.in_atomic_block
+    if refresh:
         close_old_connections()
     try:
         _run_claimed(job_pk)
     finally:
-        if not immediate:
+        if refresh:
             close_old_connections()
 
 

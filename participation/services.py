@@ -37,12 +37,20 @@ class Actor:
     participant: Participant | None = None
 
 
+# What residents do before a facilitator looks (joining, submitting, editing what is still pending)
+# and a facilitator's export show nowhere public: the shared caches of pages, PDFs and /api/ stay
+# valid. (Authors and facilitators carry a session, so they never read those caches.)
+_PRIVATE_ACTIONS = frozenset({AuditEntry.Action.JOINED, AuditEntry.Action.SUBMITTED, AuditEntry.Action.EXPORTED})
+
+
 def _audit(workshop: Workshop, action: str, actor: Actor, *, contribution: Contribution | None = None,
-           before: dict | None = None, after: dict | None = None, reason: str = "") -> AuditEntry:
+           before: dict | None = None, after: dict | None = None, reason: str = "",
+           public: bool | None = None) -> AuditEntry:
     """Record a change; every change goes through here, in the transaction of the change, which is
-    also where karte's readers learn that what the karte shows may have changed (cached pages, PDFs
-    and API answers are keyed by the data version)."""
-    bump_data_version()
+    also where karte's readers learn that what the public karte shows may have changed (cached pages,
+    PDFs and API answers are keyed by the data version). ``public`` overrides the rule by action."""
+    if public if public is not None else action not in _PRIVATE_ACTIONS:
+        bump_data_version()
     return AuditEntry.objects.create(
         workshop=workshop, contribution=contribution, action=action, actor_user=actor.user,
         actor_participant=actor.participant, reason=reason, before=before, after=after,
@@ -168,6 +176,7 @@ def edit_by_author(contribution: Contribution, participant: Participant, values:
                    photo: bytes | None = None, remove_photo: bool = False) -> Contribution:
     """The author's change: it goes back to pending (a facilitator looks at it again)."""
     before = contribution.record()
+    was_public = contribution.status == Status.APPROVED
     _apply(contribution, values)
     if photo is not None:
         contribution.photo = photo
@@ -178,8 +187,9 @@ def edit_by_author(contribution: Contribution, participant: Participant, values:
     contribution.host_verified_by = None
     contribution.save()
     sync_karte_resource(contribution)
+    # Editing what was approved takes it off the public karte until it is looked at again.
     _audit(contribution.workshop, AuditEntry.Action.EDITED_BY_AUTHOR, Actor(participant=participant),
-           contribution=contribution, before=before, after=contribution.record())
+           contribution=contribution, before=before, after=contribution.record(), public=was_public)
     return contribution
 
 

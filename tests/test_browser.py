@@ -330,41 +330,48 @@ def test_language_switch_to_english(offline, sample, settings, artifacts_dir):
 
 
 @pytest.mark.slow
-def test_demo_city_map_karte_and_siting(offline, transactional_db, settings, artifacts_dir):
-    """The whole fixture city (load_demo + compute_all): one polygon per district, a karte whose
-    ageing rate is the stored value, and a siting run of k sites."""
+@pytest.mark.parametrize("city", [None, "20202"], ids=["kawasaki", "matsumoto-without-wards"])
+def test_demo_city_map_karte_and_siting(offline, transactional_db, settings, artifacts_dir, city):
+    """Each demo city (load_demo + compute_all): one polygon per district, a karte whose ageing
+    rate is the stored value (compared with the ward and the city, or the city alone in a 市
+    without wards), and a siting run of k sites."""
     from karte.compute import compute_all
     from karte.demo import load_demo
     from karte.models import District
 
-    load_demo()
-    compute_all()
+    load_demo(city=city)
+    compute_all(city=city)
     settings.KARTE_TILES = "none"
+    suffix = f"_{city}" if city else ""
     districts = District.objects.count()
-    assert districts > 20
+    assert districts > (20 if city is None else 8)
     browser = offline()
     page = browser.goto("/")
     _wait_for_map(page)
     assert len(page.query_selector_all("path.karte-district")) == districts
     before = _district_fills(page)
-    assert len(set(before.values())) == 5  # 5 quantile classes over ~35 distinct values
+    assert len(set(before.values())) == 5  # 5 quantile classes over the distinct values
     page.select_option("#indicator-select", "elderly_alone_share")
     page.wait_for_function(
         "before => [...document.querySelectorAll('path.karte-district')].some(p => p.getAttribute('fill') !== before[p.dataset.code])",
         arg=before,
     )
-    page.screenshot(path=str(artifacts_dir / "demo_map.png"))
+    page.screenshot(path=str(artifacts_dir / f"demo_map{suffix}.png"))
 
     top = IndicatorValue.objects.filter(tier="district", indicator="ageing_rate").order_by("-year", "rank").first()
     page.select_option("#indicator-select", "ageing_rate")
     page.click(f"path.karte-district[data-code='{top.area_code}']")
     page.wait_for_selector(".leaflet-popup-content")
+    # The popup compares with the ward and the city, or with the city alone where there are no wards.
+    assert len(page.query_selector_all(".leaflet-popup-content table tr")) == (4 if city is None else 3)
     _open_karte_from_popup(page, top.area_code)
     name = District.objects.get(code=top.area_code).name_ja
     assert name in page.inner_text("#district-name")
     shown = page.inner_text("tr[data-indicator='ageing_rate'] td.district-value")
     assert float(shown.replace(",", "")) == pytest.approx(top.value, abs=0.05)
-    page.screenshot(path=str(artifacts_dir / "demo_district.png"), full_page=True)
+    header_cells = len(page.query_selector_all("#indicator-table thead th"))
+    assert header_cells == (7 if city is None else 6)
+    page.screenshot(path=str(artifacts_dir / f"demo_district{suffix}.png"), full_page=True)
 
     browser.log_in(_planner())
     page.goto(browser.base_url + "/siting/")
@@ -376,7 +383,7 @@ def test_demo_city_map_karte_and_siting(offline, transactional_db, settings, art
     assert len(run.chosen) == 4
     assert len(page.query_selector_all("#sites-table tbody tr")) == 4
     _wait_for_map(page, "#siting-map")
-    page.screenshot(path=str(artifacts_dir / "demo_siting.png"), full_page=True)
+    page.screenshot(path=str(artifacts_dir / f"demo_siting{suffix}.png"), full_page=True)
     assert browser.blocked == []
 
 

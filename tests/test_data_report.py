@@ -9,7 +9,7 @@ import math
 import pytest
 from django.core.management import call_command
 
-from karte.data_report import data_report
+from karte.layers import data_report
 from karte.models import CensusFigure, Dataset, IndicatorValue, Resource
 
 

@@ -691,3 +691,24 @@ def test_the_facilitator_group_can_run_and_publish_sitings(cast):
     assert cast.facilitator.has_perm("karte.add_sitingrun") and cast.facilitator.has_perm("karte.publish_sitingrun")
     assert not make_user("plain2").has_perm("karte.add_sitingrun")
     assert FACILITATOR_GROUP == "facilitator"
+
+
+def test_only_what_the_public_karte_shows_changes_the_data_version(cast):
+    """Residents joining and submitting leave the cached public pages valid (they never show
+    pending work); approving, and an author's edit of what was approved, invalidate them."""
+    from karte.models import DataVersion
+
+    def version() -> int:
+        return DataVersion.objects.get(pk=1).version
+
+    start = version()
+    author = joined_client(cast.workshop)
+    submit(author, cast.workshop, voice("ベンチがほしい", "idea"))
+    contribution = Contribution.objects.get()
+    author.post(f"/participation/contributions/{contribution.pk}/edit/", voice("ベンチと日陰がほしい", "idea"))
+    assert version() == start
+    services.approve(contribution, cast.facilitator)
+    approved = version()
+    assert approved > start
+    author.post(f"/participation/contributions/{contribution.pk}/edit/", voice("ベンチと花壇がほしい", "idea"))
+    assert version() > approved

@@ -95,7 +95,7 @@ def test_loading_the_second_city_again_changes_nothing(second_city_db, db):
 
 
 def test_data_report_of_the_second_city(second_city_db, db):
-    from karte.data_report import data_report
+    from karte.layers import data_report
 
     report = data_report(CITY)
     assert math.isclose(report.population_in_districts, report.population_total, rel_tol=1e-9)

@@ -363,7 +363,7 @@ def _document() -> dict:
                 "summary": "candidate ひろば sites, best score first",
                 "operationId": "listCandidates",
                 "parameters": [
-                    _WARD,
+                    _CITY, _WARD,
                     _param("walk_distance", "walking distance in metres the scores were computed for",
                            {"type": "integer", "minimum": 1, "maximum": 5000}),
                     _param("limit", "how many (max 1000)", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}),
@@ -378,9 +378,9 @@ def _document() -> dict:
                 "responses": {**_ok("SiteCollection", "chosen sites"), **_error_responses(400, 404, 405)},
             }},
             "/api/siting/latest/": {"get": {
-                "summary": "the sites the latest SitingRun chose, in order",
+                "summary": "the sites the latest published SitingRun (of one city, when asked) chose, in order",
                 "operationId": "getLatestSitingRun",
-                "parameters": [_FORMAT],
+                "parameters": [_CITY, _FORMAT],
                 "responses": {**_ok("SiteCollection", "chosen sites"), **_error_responses(400, 404, 405)},
             }},
             "/api/indicators/": {"get": {

@@ -114,19 +114,21 @@ def resources_list(request: HttpRequest, params: QueryParams) -> HttpResponse:
     return _respond(collection, fmt, "resources.csv")
 
 
-@api_endpoint({"ward", "walk_distance", "limit", "format"})
+@api_endpoint({"city", "ward", "walk_distance", "limit", "format"})
 def candidates_list(request: HttpRequest, params: QueryParams) -> HttpResponse:
     fmt = params.choice("format", FORMATS, "json")
-    ward = layers.resolve_ward(params.code("ward"))
+    city = layers.resolve_city(params.code("city"))
+    ward = layers.resolve_ward(params.code("ward"), city)
     walk_distance = params.integer("walk_distance", minimum=1, maximum=5000)
     if walk_distance is None:
         walk_distance = layers.default_walk_distance()
     limit = params.integer("limit", CANDIDATES_DEFAULT_LIMIT, minimum=1, maximum=CANDIDATES_MAX_LIMIT)
-    queryset = layers.candidates(ward=ward, walk_distance_m=walk_distance)
+    queryset = layers.candidates(city=city, ward=ward, walk_distance_m=walk_distance)
     total = queryset.count()
     collection = layers.candidates_collection(
         queryset[:limit],
         layer_metadata={
+            "city_code": city.code if city else None,
             "ward_code": ward.code if ward else None,
             "walk_distance_m": walk_distance,
             "page": {"limit": limit, "offset": 0, "total": total, "next_offset": None, "next": None},
@@ -142,10 +144,11 @@ def siting_detail(request: HttpRequest, params: QueryParams, run_id: int) -> Htt
     return _respond(collection, fmt, f"siting-{run_id}.csv")
 
 
-@api_endpoint({"format"})
+@api_endpoint({"city", "format"})
 def siting_latest(request: HttpRequest, params: QueryParams) -> HttpResponse:
     fmt = params.choice("format", FORMATS, "json")
-    collection = layers.siting_collection(layers.siting_run(None))
+    city = layers.resolve_city(params.code("city"))
+    collection = layers.siting_collection(layers.siting_run(None, city=city, parameter="city"))
     return _respond(collection, fmt, "siting-latest.csv")
 
 

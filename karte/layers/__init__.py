@@ -10,7 +10,8 @@ exports show.
 - :mod:`.report` — what one district's karte shows, and a ward's districts side by side;
 - :mod:`.change` — the previous census of any set of small areas, through the correspondence table;
 - :mod:`.placenames` (pure) and :mod:`.search` — the place search;
-- :mod:`.extensions` — what other apps add to a karte (sections, map layers, published layers).
+- :mod:`.extensions` — what other apps add to a karte (sections, map layers, published layers);
+- :mod:`.trust` — how far to trust a city's figures (coverage, suppressed cells, splits, sources).
 
 It reads the models (and the spatial core's registry and classifier) and is read by ``karte.views``,
 ``karte.api``, ``karte.printing`` and ``karte.export``; it imports none of those.
@@ -38,6 +39,7 @@ from .collections import (
     siting_run_record,
     wards_collection,
 )
+from .trust import DataReport, data_report
 from .encoding import (
     METADATA_MEMBER,
     clean_number,
@@ -50,6 +52,7 @@ from .errors import NotFoundError, ParameterError
 from .lookups import (
     candidates,
     default_walk_distance,
+    get_city,
     get_district,
     get_ward,
     resolve_city,
@@ -68,17 +71,18 @@ from .report import (
     WardOverview,
     district_report,
     report_record,
+    city_overview,
     ward_overview,
 )
 
 __all__ = [
     "AgeingTrend", "CLASS_SCHEMES", "LAYERS", "MAP_INDICATOR_ORDER", "MAX_SIMPLIFY_M", "METADATA_MEMBER",
-    "DistrictReport", "IndicatorRow", "NotFoundError", "ParameterError", "Pyramid", "WardOverview",
+    "DataReport", "DistrictReport", "IndicatorRow", "NotFoundError", "ParameterError", "Pyramid", "WardOverview",
     "build_collection", "candidates", "candidates_collection", "catalogue_payload", "indicator_breaks",
-    "clean_number", "collection_to_csv", "dataset_record", "default_indicator_codes", "default_walk_distance",
-    "district_report", "districts_collection", "frame_to_feature_collection", "get_district", "get_ward",
+    "clean_number", "collection_to_csv", "data_report", "dataset_record", "default_indicator_codes", "default_walk_distance",
+    "district_report", "districts_collection", "frame_to_feature_collection", "get_city", "get_district", "get_ward",
     "indicator_catalogue", "indicator_label", "kind_label", "map_indicators", "resolve_city", "resolve_ward",
     "report_record", "resources", "resources_collection", "rows_collection", "siting_collection", "siting_run", "siting_run_record",
-    "siting_runs", "sources_for", "stored_indicator_codes", "to_json", "validate_kinds", "ward_overview",
+    "siting_runs", "sources_for", "stored_indicator_codes", "to_json", "validate_kinds", "city_overview", "ward_overview",
     "wards_collection",
 ]

@@ -79,6 +79,15 @@ def get_ward(code: str, *, parameter: str = "code") -> Ward:
     return ward
 
 
+def get_city(code: str, *, parameter: str = "code") -> City:
+    """The city of ``code`` (a page's path names one), or :class:`NotFoundError` (HTTP 404); a query
+    parameter that may be empty goes through :func:`resolve_city` instead."""
+    city = City.objects.filter(code=code).first()
+    if city is None:
+        raise NotFoundError(f"no city with JIS code {code!r}", parameter)
+    return city
+
+
 def cities() -> QuerySet[City]:
     return City.objects.order_by("code")
 
@@ -178,15 +187,17 @@ def default_walk_distance() -> int | None:
     return DEFAULT_WALK_DISTANCE_M if DEFAULT_WALK_DISTANCE_M in distances else distances[0]
 
 
-def candidates(*, ward: Ward | None = None, walk_distance_m: int | None = None,
+def candidates(*, city: City | None = None, ward: Ward | None = None, walk_distance_m: int | None = None,
                resources_in: QuerySet[Resource] | None = None) -> QuerySet[CandidateSite]:
     """Candidate sites of one walking distance (default :func:`default_walk_distance`), best score
-    first; inside a ward, or among some resources."""
+    first; of one city, inside a ward, or among some resources."""
     if walk_distance_m is None:
         walk_distance_m = default_walk_distance()
     queryset = CandidateSite.objects.select_related("resource", "resource__district").order_by("-score", "pk")
     if walk_distance_m is not None:
         queryset = queryset.filter(walk_distance_m=walk_distance_m)
+    if city is not None:
+        queryset = queryset.filter(resource__city=city)
     if ward is not None:
         queryset = in_ward(queryset, ward, via="resource__")
     if resources_in is not None:
@@ -194,19 +205,23 @@ def candidates(*, ward: Ward | None = None, walk_distance_m: int | None = None,
     return queryset
 
 
-def siting_runs(*, published: bool | None = None) -> QuerySet[SitingRun]:
-    """Siting runs, newest first; ``published=True``: only those published (what the city presents)."""
+def siting_runs(*, published: bool | None = None, city: City | None = None) -> QuerySet[SitingRun]:
+    """Siting runs, newest first; ``published=True``: only those published (what the city presents);
+    ``city``: only that city's."""
     queryset = SitingRun.objects.select_related("city", "ward").order_by("-created_at", "-pk")
+    if city is not None:
+        queryset = queryset.filter(city=city)
     return queryset if published is None else queryset.filter(published=published)
 
 
-def siting_run(run_id: int | None = None, *, parameter: str = "run") -> SitingRun:
-    """That siting run (published or not: a run is read by its id), or the latest published run when
-    ``run_id`` is None; :class:`NotFoundError` when there is no such run (or none published yet)."""
+def siting_run(run_id: int | None = None, *, city: City | None = None, parameter: str = "run") -> SitingRun:
+    """That siting run (published or not: a run is read by its id), or the latest published run (of
+    ``city`` when given) when ``run_id`` is None; :class:`NotFoundError` when there is no such run
+    (or none published yet)."""
     if run_id is None:
-        run = siting_runs(published=True).first()
+        run = siting_runs(published=True, city=city).first()
         if run is None:
-            raise NotFoundError("no published siting run yet", parameter)
+            raise NotFoundError("no published siting run yet" + (f" for city {city.code}" if city else ""), parameter)
         return run
     # An id past the database's 64-bit integers would overflow the query (SQLite raises); it names no run.
     run = siting_runs().filter(pk=run_id).first() if 0 < run_id < 2**63 else None

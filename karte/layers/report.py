@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q
 
-from karte.models import CandidateSite, Dataset, District, IndicatorValue, Resource, ResourceKind, Ward
+from karte.models import CandidateSite, City, Dataset, District, IndicatorValue, Resource, ResourceKind, Ward
 from spatial.indicators import BANDS, INDICATORS, Change, change_between, has_change
 
 from . import lookups
@@ -361,20 +361,31 @@ def report_record(report: DistrictReport) -> dict:
 
 @dataclass
 class WardOverview:
-    """A ward's districts side by side: one row per district, one cell (IndicatorValue or None) per
-    indicator code, plus the ward's and the city's values of the same indicators."""
+    """A ward's (or a whole city's) districts side by side: one row per district, one cell
+    (IndicatorValue or None) per indicator code, plus the ward's (None for a city) and the city's
+    values of the same indicators."""
 
-    ward: Ward
+    ward: Ward | None
     codes: list[str]
     table: list[dict]
-    ward_row: list[float | None]
+    ward_row: list[float | None] | None
     city_row: list[float | None]
     district_total: int
+    city: City | None = None
 
 
 def ward_overview(ward: Ward, codes: Sequence[str]) -> WardOverview:
     """The latest district values of ``codes`` for each district of ``ward``, with ward and city rows."""
-    districts = list(lookups.districts(ward=ward))
+    return _overview(list(lookups.districts(ward=ward)), codes, ward.city, ward)
+
+
+def city_overview(city: City, codes: Sequence[str]) -> WardOverview:
+    """Every district of ``city`` side by side with the city's row: the 市域 tier, and the one
+    overview of a 市 without wards."""
+    return _overview(list(lookups.districts(city=city).order_by("ward__code", "code")), codes, city, None)
+
+
+def _overview(districts: list[District], codes: Sequence[str], city: City, ward: Ward | None) -> WardOverview:
     values = IndicatorValue.objects.filter(
         tier=IndicatorValue.Tier.DISTRICT, area_code__in=[d.code for d in districts], indicator__in=list(codes)
     ).order_by("year")
@@ -382,7 +393,8 @@ def ward_overview(ward: Ward, codes: Sequence[str]) -> WardOverview:
     for iv in values:  # the latest year wins
         by_district[iv.area_code][iv.indicator] = iv
     upper = IndicatorValue.objects.filter(indicator__in=list(codes)).filter(
-        tier__in=[IndicatorValue.Tier.WARD, IndicatorValue.Tier.CITY], area_code__in=[ward.code, ward.city.code]
+        tier__in=[IndicatorValue.Tier.WARD, IndicatorValue.Tier.CITY],
+        area_code__in=[code for code in (ward.code if ward else None, city.code) if code],
     ).order_by("year")
     ward_values: dict[str, float | None] = {}
     city_values: dict[str, float | None] = {}
@@ -392,7 +404,8 @@ def ward_overview(ward: Ward, codes: Sequence[str]) -> WardOverview:
         ward=ward,
         codes=list(codes),
         table=[{"district": d, "cells": [by_district[d.code].get(code) for code in codes]} for d in districts],
-        ward_row=[ward_values.get(code) for code in codes],
+        ward_row=[ward_values.get(code) for code in codes] if ward else None,
         city_row=[city_values.get(code) for code in codes],
-        district_total=District.objects.filter(city=ward.city).count(),
+        district_total=District.objects.filter(city=city).count(),
+        city=city,
     )

@@ -7,7 +7,7 @@ from django import template
 from django.template.defaultfilters import floatformat
 from django.utils.translation import get_language
 
-from karte.layers.lookups import wards
+from karte.layers.lookups import cities, wards
 from karte.models import ResourceKind
 
 register = template.Library()
@@ -45,6 +45,14 @@ def with_unit(value, unit: str = "") -> str:
 
 
 @register.filter
+def pct(share, digits: int = 1) -> str:
+    """A share (0–1) as a percentage for the active locale, ``—`` when missing."""
+    if share is None or share == "":
+        return "—"
+    return f"{num(100 * float(share), digits)}%"
+
+
+@register.filter
 def get_item(mapping, key):
     return mapping.get(key) if hasattr(mapping, "get") else None
 
@@ -60,6 +68,12 @@ def karte_kind_labels() -> str:
 def karte_wards():
     """Every ward, for the navigation of the shared layout."""
     return list(wards())
+
+
+@register.simple_tag
+def karte_cities():
+    """Every city, for the navigation of the shared layout (each city's districts side by side)."""
+    return list(cities())
 
 
 @register.filter

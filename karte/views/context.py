@@ -6,6 +6,7 @@ scripts show, the URLs they fetch (the public ``/api/``). Every figure comes fro
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -14,9 +15,9 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from karte import layers
-from karte.layers import extensions
-from karte.models import GATHERING_PLACE_KINDS, District, ResourceKind, SitingRun, Ward
 from karte.charts import ageing_trend_svg
+from karte.layers import extensions
+from karte.models import GATHERING_PLACE_KINDS, City, District, ResourceKind, SitingRun, Ward
 from karte.pyramid import population_pyramid_svg
 
 DEFAULT_INDICATOR = "ageing_rate"
@@ -110,20 +111,27 @@ CANDIDATES_SHOWN = 50  # the best-scored candidate sites drawn on the city map
 RESOURCES_PAGE = 2000  # the API's largest page of resources
 
 
-def map_layer_urls(indicators: list[dict], kinds: list[dict], *, tiled: bool = False) -> dict:
+def map_layer_urls(indicators: list[dict], kinds: list[dict], *, tiled: bool = False, city: City | None = None) -> dict:
     """The exact requests the city map makes for its layers (so a cache warmed with them is the
     cache the map hits): districts with the offered indicators, the best candidates, resources by
-    kind as points (first page; the map follows ``next``), ward lines, the latest siting run."""
+    kind as points (first page; the map follows ``next``), ward lines, the latest siting run — of
+    ``city`` when one is chosen among several loaded."""
     codes = ",".join(entry["code"] for entry in indicators)
     urls = map_urls()
+    of_city = f"city={city.code}" if city else ""
+
+    def url(base: str, *query: str) -> str:
+        parts = [part for part in (*query, of_city) if part]
+        return base + ("?" + "&".join(parts) if parts else "")
+
     return {
         # Drawn from vector tiles when there are many (then never requested as one GeoJSON).
-        "districts": None if tiled else urls["districts"] + (f"?indicators={codes}" if codes else ""),
-        "candidates": f"{urls['candidates']}?limit={CANDIDATES_SHOWN}",
-        "resources": {kind["code"]: f"{urls['resources']}?geometry=point&limit={RESOURCES_PAGE}&kind={kind['code']}"
+        "districts": None if tiled else url(urls["districts"], f"indicators={codes}" if codes else ""),
+        "candidates": url(urls["candidates"], f"limit={CANDIDATES_SHOWN}"),
+        "resources": {kind["code"]: url(urls["resources"], f"geometry=point&limit={RESOURCES_PAGE}&kind={kind['code']}")
                       for kind in kinds},
-        "wards": urls["wards"],
-        "siting": urls["siting"],
+        "wards": url(urls["wards"]),
+        "siting": url(urls["siting"]),
     }
 
 
@@ -131,27 +139,33 @@ def map_layer_urls(indicators: list[dict], kinds: list[dict], *, tiled: bool = F
 # Pages
 # ---------------------------------------------------------------------------------------------
 
-def map_page(indicator: str | None, ward_code: str | None) -> dict[str, Any]:
-    """The city map: indicator choices (``indicator`` selected when offered), ward filter, layers."""
+def map_page(indicator: str | None, ward_code: str | None, city_code: str | None = None) -> dict[str, Any]:
+    """The map: indicator choices (``indicator`` selected when offered), the city shown when several
+    are loaded (``city_code``; all of them when none is chosen), ward filter, layers. Codes that name
+    nothing are ignored (the page shows what it can)."""
     indicators = layers.map_indicators(english=english())
     codes = [entry["code"] for entry in indicators]
     if indicator not in codes:
         indicator = DEFAULT_INDICATOR if DEFAULT_INDICATOR in codes else (codes[0] if codes else "")
-    wards = list(layers.lookups.wards())
+    cities = list(layers.lookups.cities())
+    city = next((c for c in cities if c.code == city_code), None) if len(cities) > 1 else None
+    wards = list(layers.lookups.wards(city))
     if ward_code not in {w.code for w in wards}:
         ward_code = ""
     kinds = kind_entries(layers.lookups.resource_kinds_present())
-    district_count = layers.lookups.districts().count()
+    districts = layers.lookups.districts(city=city)
+    district_count = districts.count()
     tiled = district_count > settings.KARTE_MAP_TILES_ABOVE
     config = {
         "urls": map_urls(),
-        "layer_urls": map_layer_urls(indicators, kinds, tiled=tiled),
+        "layer_urls": map_layer_urls(indicators, kinds, tiled=tiled, city=city),
         "tiles": tile_config(),
         "indicators": indicators,
         "indicator": indicator,
         "kinds": kinds,
-        "has_candidates": layers.candidates().exists(),
-        "has_siting_run": layers.siting_runs(published=True).exists(),
+        "has_candidates": layers.candidates(city=city).exists(),
+        "has_siting_run": layers.siting_runs(published=True, city=city).exists(),
+        "city": city.code if city else "",
         "ward": ward_code,
         "strings": ui_strings(),
         "language": language(),
@@ -165,9 +179,10 @@ def map_page(indicator: str | None, ward_code: str | None) -> dict[str, Any]:
         "ward_filter": ward_code,
         "kinds": kinds,
         # A list of every district is a help for a city, not for all of Japan.
-        "districts": [] if tiled else list(layers.lookups.districts().order_by("ward__code", "code")),
+        "districts": [] if tiled else list(districts.order_by("city__code", "ward__code", "code")),
         "district_count": district_count,
-        "cities": list(layers.lookups.cities()),
+        "cities": cities,
+        "city": city,
         "class_counts": range(3, 8),
     }
 
@@ -227,23 +242,28 @@ def district_page(district: District) -> dict[str, Any]:
 
 
 def ward_page(ward: Ward, user=None) -> dict[str, Any]:
-    """A ward's districts side by side, headline indicators only (forty columns would be unreadable);
-    ``user``: who asks (staff and facilitators may print the whole ward in the background)."""
+    """A ward's districts side by side; ``user``: who asks (staff and facilitators may print the
+    whole ward in the background)."""
     from .access import may_run_jobs
 
+    return {**_side_by_side(lambda codes: layers.ward_overview(ward, codes)), "ward": ward,
+            "other_wards": layers.lookups.wards(ward.city), "can_run_jobs": user is not None and may_run_jobs(user)}
+
+
+def city_page(city_code: str) -> dict[str, Any]:
+    """Every district of a city side by side (the 市域 tier; the overview of a 市 without wards)."""
+    city = layers.get_city(city_code)
+    return {**_side_by_side(lambda codes: layers.city_overview(city, codes)), "city": city,
+            "wards": layers.lookups.wards(city)}
+
+
+def _side_by_side(overview_of: Callable[[list[str]], layers.WardOverview]) -> dict[str, Any]:
+    """Districts side by side, headline indicators only (forty columns would be unreadable)."""
     every_indicator = layers.map_indicators(english=english())
     indicators = [entry for entry in every_indicator if entry["headline"]] or every_indicator
-    overview = layers.ward_overview(ward, [entry["code"] for entry in indicators])
-    return {
-        "ward": ward,
-        "indicators": indicators,
-        "table": overview.table,
-        "ward_row": overview.ward_row,
-        "city_row": overview.city_row,
-        "district_total": overview.district_total,
-        "other_wards": layers.lookups.wards(ward.city),
-        "can_run_jobs": user is not None and may_run_jobs(user),
-    }
+    overview = overview_of([entry["code"] for entry in indicators])
+    return {"indicators": indicators, "table": overview.table, "ward_row": overview.ward_row,
+            "city_row": overview.city_row, "district_total": overview.district_total}
 
 
 def siting_result(run: SitingRun, sites_layer: dict) -> dict:
@@ -281,6 +301,8 @@ def siting_page(form, run: SitingRun | None, error: str = "") -> dict[str, Any]:
         "error": error,
         "kinds": kind_entries(ResourceKind.values),
         "wards": layers.lookups.wards(),
+        # Several cities loaded: each is a choice of its own (its JIS code), beside the wards.
+        "cities": list(layers.lookups.cities()) if layers.lookups.cities().count() > 1 else [],
         "solvers": form.fields["solver"].choices,
         "run": run,
         "result": siting_result(run, sites_layer) if run else None,
@@ -295,3 +317,13 @@ def siting_page(form, run: SitingRun | None, error: str = "") -> dict[str, Any]:
 
 
 __all__ = ["map_page", "district_page", "ward_page", "siting_page", "tile_config", "kind_entries", "ui_strings"]
+
+
+def data_report_page(city_code: str) -> dict[str, Any]:
+    """How far to trust a city's figures (:func:`karte.layers.data_report`), for the page linked
+    from every karte's sources."""
+    city = layers.get_city(city_code)
+    report = layers.data_report(city)
+    return {"city": city, "report": report,
+            "districts": [{"trust": d, "imputed_65": d.uncertain_share.get("pop_65_plus")} for d in report.districts]}
+

@@ -5,7 +5,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from karte.layers import ParameterError, resolve_city, resolve_ward
-from karte.models import GATHERING_PLACE_KINDS, ResourceKind
+from karte.models import GATHERING_PLACE_KINDS, City, ResourceKind
 
 SOLVERS = (("greedy", _("貪欲法（速い）")), ("exact", _("厳密解（MILP・HiGHS）")))
 WALK_DISTANCE_RANGE = (100, 2000)
@@ -19,7 +19,8 @@ def candidate_kind_choices() -> list[tuple[str, str]]:
 
 class SitingForm(forms.Form):
     """What ``karte.siting.run_siting`` needs, checked; ``cleaned_data`` holds a City and a Ward
-    (None = the whole city) ready for it."""
+    (None = the whole city) ready for it. ``ward`` (the form's "対象") takes a ward's JIS code, a
+    city's JIS code (that whole city, when several are loaded) or nothing (the only / first city)."""
 
     kinds = forms.MultipleChoiceField(
         choices=candidate_kind_choices, error_messages={
@@ -45,8 +46,12 @@ class SitingForm(forms.Form):
     ward = forms.CharField(required=False, max_length=64)
 
     def clean_ward(self):
+        code = (self.cleaned_data.get("ward") or "").strip()
+        self.whole_city = resolve_city(code) if code and City.objects.filter(code=code).exists() else None
+        if self.whole_city is not None:
+            return None
         try:
-            return resolve_ward(self.cleaned_data.get("ward"))
+            return resolve_ward(code or None)
         except ParameterError:
             raise forms.ValidationError(_("その区は見つかりません。")) from None
 
@@ -55,6 +60,8 @@ class SitingForm(forms.Form):
         ward = cleaned.get("ward")
         if ward is not None:
             cleaned["city"] = ward.city
+        elif getattr(self, "whole_city", None) is not None:
+            cleaned["city"] = self.whole_city
         elif "ward" in cleaned:
             try:
                 cleaned["city"] = resolve_city(None, default_first=True)

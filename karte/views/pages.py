@@ -29,7 +29,7 @@ from .forms import SitingForm
 @page_errors
 def home(request: HttpRequest) -> HttpResponse:
     """The city map: a choropleth of one indicator, with resource, candidate and siting layers."""
-    page = context.map_page(request.GET.get("indicator"), request.GET.get("ward"))
+    page = context.map_page(request.GET.get("indicator"), request.GET.get("ward"), request.GET.get("city"))
     return render(request, "karte/map.html", page)
 
 
@@ -46,6 +46,20 @@ def district_detail(request: HttpRequest, code: str) -> HttpResponse:
 def ward_detail(request: HttpRequest, code: str) -> HttpResponse:
     """A ward's districts side by side: one sortable row per district, one column per indicator."""
     return render(request, "karte/ward.html", context.ward_page(layers.get_ward(code), request.user))
+
+
+@cached_read(shared=False)
+@page_errors
+def city_detail(request: HttpRequest, code: str) -> HttpResponse:
+    """A city's districts side by side: one sortable row per district, the city's row below."""
+    return render(request, "karte/city.html", context.city_page(code))
+
+
+@cached_read(shared=False)
+@page_errors
+def city_data_report(request: HttpRequest, code: str) -> HttpResponse:
+    """How far to trust a city's figures: coverage, suppressed and merged cells, split small areas, sources."""
+    return render(request, "karte/data_report.html", context.data_report_page(code))
 
 
 def _siting_job(data: dict, user):
@@ -74,7 +88,7 @@ def _initial_form(run) -> SitingForm:
 
     if run is not None:
         initial = {"kinds": list(run.candidate_kinds or []), "walk_distance_m": run.walk_distance_m, "k": run.k,
-                   "solver": run.solver, "ward": run.ward.code if run.ward else ""}
+                   "solver": run.solver, "ward": run.ward.code if run.ward else run.city.code}
     else:
         initial = {"kinds": [str(kind) for kind in DEFAULT_CANDIDATE_KINDS], "walk_distance_m": 500, "k": 5,
                    "solver": "greedy", "ward": ""}

@@ -34,6 +34,12 @@ def _client() -> Client:
     return Client(HTTP_HOST=host, HTTP_ACCEPT_LANGUAGE=settings.LANGUAGE_CODE)
 
 
+def map_page_urls() -> list[str]:
+    """The map of every city loaded, and of each one when there are several (``?city=``)."""
+    codes = list(layers.lookups.cities().values_list("code", flat=True))
+    return [reverse("home")] + ([f"{reverse('home')}?city={code}" for code in codes] if len(codes) > 1 else [])
+
+
 def page_urls(*, pdfs: bool = True) -> list[str]:
     """The pages of every district and ward (and their printed karte)."""
     urls = []
@@ -42,6 +48,7 @@ def page_urls(*, pdfs: bool = True) -> list[str]:
         if pdfs:
             urls.append(reverse("district-karte-pdf", args=[district.code]))
     urls += [reverse("ward", args=[ward.code]) for ward in layers.lookups.wards()]
+    urls += [reverse("city", args=[city.code]) for city in layers.lookups.cities()]
     return urls
 
 
@@ -62,15 +69,15 @@ def warm_read_cache(*, pdfs: bool = True, progress: Callable[[str], None] | None
             progress(url)
         return response
 
-    home = get(reverse("home"))
-    match = CONFIG_SCRIPT.search(home.content.decode("utf-8")) if home.status_code == 200 else None
-    if match:
-        layer_urls = json.loads(match.group(1)).get("layer_urls", {})
-        for name, url in layer_urls.items():
+    for map_url in map_page_urls():
+        home = get(map_url)
+        match = CONFIG_SCRIPT.search(home.content.decode("utf-8")) if home.status_code == 200 else None
+        if not match:
+            continue
+        config = json.loads(match.group(1))
+        for name, url in config.get("layer_urls", {}).items():
             for one in (url.values() if isinstance(url, dict) else [url]):
-                if one is None:
-                    continue
-                if name == "siting" and not layers.siting_runs().exists():
+                if one is None or (name == "siting" and not config.get("has_siting_run")):
                     continue
                 response = get(one)
                 while response.status_code == 200 and name == "resources":

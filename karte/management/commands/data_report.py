@@ -4,7 +4,7 @@ from dataclasses import asdict
 
 from django.core.management.base import BaseCommand, CommandError
 
-from karte.data_report import data_report
+from karte.layers import data_report
 from karte.layers import ParameterError
 
 

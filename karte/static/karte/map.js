@@ -103,14 +103,15 @@
     const cityValues = m.city_values || {};
     const cityValue = cityValues[p.city_code] !== undefined ? cityValues[p.city_code] : Object.values(cityValues)[0];
     const rank = p[code + "__rank"];
-    const total = districtData.features.length;
+    // Ranks are among the districts of the district's own city (several cities may be loaded).
+    const total = districtData.features.filter((f) => f.properties.city_code === p.city_code).length;
     const link = config.urls.district_page.replace("__code__", encodeURIComponent(p.code));
     return '<div class="popup"><strong class="popup-name">' + C.escapeHtml(C.districtName(p)) + "</strong> <small>"
       + C.escapeHtml(C.wardName(p)) + "</small>"
       + '<div class="popup-indicator">' + C.escapeHtml(entry.label) + "</div>"
       + "<table>"
       + "<tr><th>" + C.escapeHtml(S.district) + "</th><td>" + C.withUnit(fmt1(p[code]), entry.unit) + "</td></tr>"
-      + "<tr><th>" + C.escapeHtml(C.wardName(p) || S.ward) + "</th><td>" + C.withUnit(fmt1(wardValue), entry.unit) + "</td></tr>"
+      + (p.ward_code ? "<tr><th>" + C.escapeHtml(C.wardName(p)) + "</th><td>" + C.withUnit(fmt1(wardValue), entry.unit) + "</td></tr>" : "")
       + "<tr><th>" + C.escapeHtml(S.city) + "</th><td>" + C.withUnit(fmt1(cityValue), entry.unit) + "</td></tr>"
       + "<tr><th>" + C.escapeHtml(S.rank) + "</th><td>" + (rank ? fmt0(rank) + " / " + fmt0(total) : "—") + "</td></tr>"
       + "</table>"
@@ -259,6 +260,14 @@
   }
 
   document.getElementById("map-controls").addEventListener("submit", (event) => event.preventDefault());
+  // Choosing another city reloads the page for it (its layers, wards and districts list).
+  const citySelect = document.getElementById("city-select");
+  if (citySelect) {
+    citySelect.addEventListener("change", () => {
+      citySelect.form.elements.indicator.value = controls.indicator.value;
+      citySelect.form.submit();
+    });
+  }
   controls.indicator.addEventListener("change", () => districtData && restyle());
   controls.scheme.addEventListener("change", () => districtData && restyle());
   controls.classes.addEventListener("change", () => districtData && restyle());

@@ -4,7 +4,8 @@ areas it shares with other districts and how they were apportioned; then the res
 district and the sources loaded, with their dates.
 
 :func:`data_report` returns plain dataclasses (``dataclasses.asdict`` gives JSON-ready dicts);
-``manage.py data_report`` prints them, and a page can later show the same structure.
+``manage.py data_report`` prints them; the page ``/cities/<code>/data/`` (linked from each karte's sources) shows
+the same structure.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import geopandas as gpd
 import pandas as pd
 
 from karte import frames
-from karte.layers.lookups import resolve_city
+from .lookups import resolve_city
 from karte.models import City, Dataset, IndicatorValue, Resource
 
 # Shares of a small area below this (0.5 %) are boundary slivers, not a real split.
