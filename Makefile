@@ -57,6 +57,7 @@ benchmarks: venv
 	$(BIN)/python benchmarks/interpolation.py
 	$(BIN)/python benchmarks/siting.py
 	$(BIN)/python benchmarks/print_speed.py
+	$(BIN)/python benchmarks/search.py
 
 clean:
 	rm -rf var artifacts .pytest_cache

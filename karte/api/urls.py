@@ -16,6 +16,7 @@ urlpatterns = [
     path("siting/latest/", views.siting_latest, name="siting-latest"),
     path("siting/<int:run_id>/", views.siting_detail, name="siting"),
     path("indicators/", views.indicators_view, name="indicators"),
+    path("search/", views.search_view, name="search"),
     path("openapi.json", views.openapi_json, name="openapi"),
     *[path(f"{layer.name}/", views.published_layer_view(layer), name=layer.name) for layer in published_layers()],
 ]

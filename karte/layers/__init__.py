@@ -8,6 +8,8 @@ exports show.
 - :mod:`.catalogue` — the indicator catalogue and class breaks (via ``spatial.compare``);
 - :mod:`.collections` — the layers as FeatureCollections (districts, wards, resources, candidates, sites);
 - :mod:`.report` — what one district's karte shows, and a ward's districts side by side;
+- :mod:`.change` — the previous census of any set of small areas, through the correspondence table;
+- :mod:`.placenames` (pure) and :mod:`.search` — the place search;
 - :mod:`.extensions` — what other apps add to a karte (sections, map layers, published layers);
 - :mod:`.trust` — how far to trust a city's figures (coverage, suppressed cells, splits, sources).
 
@@ -62,6 +64,7 @@ from .lookups import (
 )
 from .provenance import dataset_record, sources_for
 from .report import (
+    AgeingTrend,
     DistrictReport,
     IndicatorRow,
     Pyramid,
@@ -73,7 +76,7 @@ from .report import (
 )
 
 __all__ = [
-    "CLASS_SCHEMES", "LAYERS", "MAP_INDICATOR_ORDER", "MAX_SIMPLIFY_M", "METADATA_MEMBER",
+    "AgeingTrend", "CLASS_SCHEMES", "LAYERS", "MAP_INDICATOR_ORDER", "MAX_SIMPLIFY_M", "METADATA_MEMBER",
     "DataReport", "DistrictReport", "IndicatorRow", "NotFoundError", "ParameterError", "Pyramid", "WardOverview",
     "build_collection", "candidates", "candidates_collection", "catalogue_payload", "indicator_breaks",
     "clean_number", "collection_to_csv", "data_report", "dataset_record", "default_indicator_codes", "default_walk_distance",
