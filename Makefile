@@ -58,6 +58,7 @@ benchmarks: venv
 	$(BIN)/python benchmarks/siting.py
 	$(BIN)/python benchmarks/print_speed.py
 	$(BIN)/python benchmarks/custom_area.py --demo-only
+	$(BIN)/python benchmarks/search.py
 
 clean:
 	rm -rf var artifacts .pytest_cache

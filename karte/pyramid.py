@@ -81,6 +81,9 @@ def population_pyramid_svg(
     female_label: str = "女",
     missing_label: str = "灰色の年齢階級はデータなし",
     width: int = 380,
+    earlier_male: Mapping[str, float | None] | None = None,
+    earlier_female: Mapping[str, float | None] | None = None,
+    earlier_label: str = "",
 ) -> str:
     """An SVG population pyramid: men to the left, women to the right, youngest band at the bottom.
 
@@ -88,14 +91,20 @@ def population_pyramid_svg(
     suppressed cell is not guessed). A band absent from both mappings (a census table without
     that band) has its label greyed, with ``missing_label`` as a note under the axis, so that
     "no data" never reads as "nobody". Both sides share one scale so
-    the two sexes compare directly. Raises ``ValueError`` on an unknown band or a negative count.
+    the two sexes compare directly. ``earlier_male``/``earlier_female`` (an earlier census, same
+    bands) are drawn as an outline over the bars on the same scale, with ``earlier_label`` as its
+    key under the axis. Raises ``ValueError`` on an unknown band or a negative count.
     Returns markup for inline use (no XML declaration); text is escaped.
     """
-    bands = bands_for(male, female)
+    with_earlier = bool(earlier_male or earlier_female)
+    earlier_male, earlier_female = earlier_male or {}, earlier_female or {}
+    bands = bands_for(male, female, earlier_male, earlier_female) if with_earlier else bands_for(male, female)
     men = _checked(male, "male", bands)
     women = _checked(female, "female", bands)
+    old_men = _checked(earlier_male, "earlier male", bands) if with_earlier else {}
+    old_women = _checked(earlier_female, "earlier female", bands) if with_earlier else {}
     missing = {band for band in bands if band not in male and band not in female}
-    maximum = max([*men.values(), *women.values(), 0.0])
+    maximum = max([*men.values(), *women.values(), *old_men.values(), *old_women.values(), 0.0])
     step = _nice_step(maximum)
     scale_max = step * max(1, math.ceil(maximum / step)) if maximum > 0 else 1.0
 
@@ -109,7 +118,7 @@ def population_pyramid_svg(
     centre_left = side_margin + half  # where men's bars end
     centre_right = centre_left + label_column  # where women's bars start
     bars_top = top + header
-    height = bars_top + row_height * len(bands) + axis_height + (14 if missing else 0)
+    height = bars_top + row_height * len(bands) + axis_height + (14 if missing else 0) + (14 if with_earlier else 0)
 
     total_men = sum(men.values())
     total_women = sum(women.values())
@@ -146,6 +155,15 @@ def population_pyramid_svg(
             f'<rect x="{centre_right:.2f}" y="{y + 1}" width="{female_width:.2f}" height="{row_height - 2}" '
             f'fill="{FEMALE_COLOUR}"><title>{escape(female_label)} {band_label(band)}: {_format_count(women[band])}</title></rect>'
         )
+        if with_earlier:
+            # The earlier census as an outline on the same scale: where it sticks out, the band shrank.
+            for value, x_of in ((old_men[band], lambda w: centre_left - w), (old_women[band], lambda w: centre_right)):
+                outline = half * value / scale_max
+                parts.append(
+                    f'<rect class="pyramid-earlier" x="{x_of(outline):.2f}" y="{y + 1}" width="{outline:.2f}" '
+                    f'height="{row_height - 2}" fill="none" stroke="#111" stroke-width="1" stroke-dasharray="3 1.5">'
+                    f"<title>{escape(earlier_label)} {band_label(band)}: {_format_count(value)}</title></rect>"
+                )
         label_style = ' fill="#aaa" font-style="italic"' if band in missing else ""
         parts.append(
             f'<text x="{centre_left + label_column / 2:.1f}" y="{y + row_height - 3}" text-anchor="middle"{label_style}>'
@@ -162,6 +180,11 @@ def population_pyramid_svg(
             parts.append(f'<line x1="{x:.1f}" y1="{axis_y}" x2="{x:.1f}" y2="{axis_y + 4}" stroke="#555"/>')
             parts.append(f'<text x="{x:.1f}" y="{axis_y + 15}" text-anchor="{anchor}">{_format_count(tick)}</text>')
         tick += step
+    if with_earlier:
+        key_y = axis_y + 30
+        parts.append(f'<rect x="{width / 2 - 60:.1f}" y="{key_y - 8}" width="14" height="8" fill="none" stroke="#111" '
+                     f'stroke-dasharray="3 1.5"/>')
+        parts.append(f'<text x="{width / 2 - 42:.1f}" y="{key_y}" class="pyramid-earlier-key">{escape(earlier_label)}</text>')
     if missing:
         parts.append(
             f'<text x="{width / 2:.1f}" y="{height - 4}" text-anchor="middle" fill="#777" class="pyramid-missing">'

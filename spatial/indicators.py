@@ -274,6 +274,48 @@ def changes(current: pd.DataFrame, previous: pd.DataFrame, codes: tuple[str, ...
     return result
 
 
+CHANGE_CODES: frozenset[str] = frozenset(CENSUS_COUNT_VARIABLES) | frozenset(RATE_CODES)
+
+
+def has_change(code: str) -> bool:
+    """True for the indicators whose change between two censuses means something: the census counts
+    and the census ratios (both years come from the same kind of table, allotted to the same
+    districts). Resource counts are today's (no 2015 list), projections and the isolation index
+    (z-scores within one year) have no earlier value to compare with."""
+    return code in CHANGE_CODES
+
+
+@dataclass(frozen=True)
+class Change:
+    """The change of one figure between an earlier and a later census.
+
+    ``difference``: later − earlier, in the figure's unit, or in percentage points (pt) for a
+    percentage; ``relative``: the difference as a percentage of the earlier value (counts only: a
+    rate's change is read in points, and a relative change of a rate would be a second, confusing
+    number); ``unit``: the unit of ``difference``.
+    """
+
+    difference: float | None
+    relative: float | None
+    unit: str
+
+
+def change_between(later: float | None, earlier: float | None, unit: str) -> Change:
+    """The :class:`Change` from ``earlier`` to ``later`` (both in ``unit``). Unknown (None or NaN)
+    on either side gives an unknown change; a relative change of a count that was 0 is unknown."""
+    def known(value: float | None) -> bool:
+        return value is not None and np.isfinite(value)
+
+    change_unit = "pt" if unit == "%" else unit
+    if not (known(later) and known(earlier)):
+        return Change(None, None, change_unit)
+    difference = float(later) - float(earlier)
+    relative = None
+    if unit != "%" and unit != "pt" and earlier != 0:
+        relative = difference / abs(float(earlier)) * 100.0
+    return Change(difference, relative, change_unit)
+
+
 def population_pyramid(counts: pd.Series) -> pd.DataFrame:
     """Pyramid data for one area: rows = 5-year bands (young first) up to the table's open band
     (``100_plus``, or e.g. ``75_plus`` for e-Stat small-area tables), columns ``male``, ``female``

@@ -42,6 +42,12 @@ def test_pages_work_under_the_policy_in_chromium(offline, transactional_db, sett
     page.check("#layer-small-areas")  # the small-area layer and its legend, coloured through the DOM
     small_swatch = page.wait_for_selector("#small-area-legend .swatch")
     assert small_swatch.evaluate("el => getComputedStyle(el).backgroundColor") != "rgba(0, 0, 0, 0)"
+    # The place search (search.js) under the policy: 大師一丁目 typed with a kanji numeral finds 大師1丁目.
+    page.type("#place-search-input", "大師一丁目", delay=20)
+    option = page.wait_for_selector("#place-search-option-0")
+    assert option.inner_text().startswith("大師1丁目")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#place-search-result:not([hidden]) a.place-search-link")
     violations = page.evaluate("window.__cspViolations")
 
     page = browser.goto(f"/districts/{SAMPLE_DISTRICTS[0][0]}/")

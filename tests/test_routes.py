@@ -79,8 +79,8 @@ def test_every_route_is_covered():
     names = {name for name, _, _ in ROUTES}
     assert {"home", "district", "ward", "siting", "district-karte-pdf", "ward-karte-pdf", "api:districts",
             "api:district", "api:resources", "api:candidates", "api:wards", "api:siting", "api:siting-latest",
-            "api:indicators", "tile", "tilejson", "admin", "siting-publish", "api:contributions", "area",
-            "area-karte-pdf", "api:area",
+            "api:indicators", "api:search", "tile", "tilejson", "admin", "siting-publish", "api:contributions",
+            "area", "area-karte-pdf", "api:area",
             "participation:join", "participation:contribute", "participation:moderate", "participation:freeze",
             "login"} <= names
 

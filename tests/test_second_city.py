@@ -112,3 +112,19 @@ def test_the_map_page_lists_districts_of_a_city_without_wards(second_city_db, db
     html = response.content.decode()
     codes = list(District.objects.filter(city__code=CITY).values_list("code", flat=True))
     assert codes and all(f'href="/districts/{code}/"' in html for code in codes)
+
+
+def test_a_city_with_one_census_shows_no_change_and_no_projection(second_city_db, db, client):
+    # 松本市's demo has the 2020 census only: no 2015 column, no outline, no projection chart — and no error.
+    from karte.layers.report import district_report
+
+    district = District.objects.filter(city__code=CITY).order_by("code").first()
+    report = district_report(district)
+    assert report.rows and report.earlier_year is None and report.trend is None
+    assert all(row.change is None for row in report.rows)
+    assert report.pyramid is None or report.pyramid.earlier_year is None
+    html = client.get(f"/districts/{district.code}/").content.decode()
+    assert "change-value" not in html and "trend-chart" not in html and "pyramid-earlier" not in html
+    assert client.get(f"/districts/{district.code}/karte.pdf").status_code == 200
+    found = client.get("/api/search/", {"q": district.name_ja, "city": CITY}).json()["results"]
+    assert found[0]["code"] == district.code and found[0]["url"] == f"/districts/{district.code}/"

@@ -257,6 +257,30 @@ _CATALOGUE = {
 }
 
 
+_PLACE = {
+    "type": "object", "additionalProperties": False,
+    "required": ["kind", "group", "code", "name", "match", "bbox", "point", "url"],
+    "properties": {
+        "kind": {"type": "string", "enum": ["district", "ward", "small_area", "resource"],
+                 "description": "small_area: a 町丁・字 of the latest census; resource: a facility or other resource"},
+        "group": {"type": "string", "enum": ["area", "facility"]},
+        "code": {"type": "string", "description": "district code, ward JIS code, small area KEY_CODE or resource id"},
+        "name": {"type": "string"},
+        "name_romaji": {"type": "string"},
+        "detail": {"type": "string", "description": "where it lies (ward, city) or a resource's kind"},
+        "city_code": {"type": "string"},
+        "resource_kind": NULLABLE_STRING,
+        "match": {"type": "string", "enum": ["exact", "prefix", "contains"]},
+        "bbox": {"type": ["array", "null"], "items": {"type": "number"}, "minItems": 4, "maxItems": 4,
+                 "description": "[west, south, east, north] in degrees (areas)"},
+        "point": {"type": ["array", "null"], "items": {"type": "number"}, "minItems": 2, "maxItems": 2,
+                  "description": "[lon, lat] in degrees (facilities)"},
+        "url": {"type": ["string", "null"], "description": "the karte that shows it: district page, ward page, "
+                                                         "small-area karte (/area/?codes=…)"},
+    },
+}
+
+
 def _schema_name(layer: PublishedLayer) -> str:
     return "".join(part.capitalize() for part in layer.name.replace("-", "_").split("_"))
 
@@ -475,6 +499,25 @@ def _document() -> dict:
                 "responses": {**_ok("SmallAreaCollection", "small areas as a FeatureCollection"),
                               **_error_responses(400, 405)},
             }},
+            "/api/search/": {"get": {
+                "summary": "places by name: 町丁 (census small areas), school districts, wards, facilities",
+                "description": "Matches what is loaded (no online geocoder). Full- and half-width forms, katakana and "
+                               "hiragana, 丁目 written with kanji or digits (三丁目 = 3丁目 = ３丁目) are the same; a query "
+                               "in kana or latin letters also meets the romaji the data carries. Ranked exact > prefix > "
+                               "contains, areas before facilities.",
+                "operationId": "searchPlaces",
+                "parameters": [
+                    _param("q", "what to look for (1–100 characters), e.g. 上麻生三丁目, 百合丘, ゆりがおか, 市民館",
+                           {"type": "string", "minLength": 1, "maxLength": 100}, required=True),
+                    _CITY,
+                    _param("limit", "how many results (max 50)", {"type": "integer", "minimum": 1, "maximum": 50, "default": 10}),
+                ],
+                "responses": {
+                    "200": {"description": "matching places, best first",
+                            "content": {"application/json": {"schema": _ref("SearchResults")}}},
+                    **_error_responses(400, 405),
+                },
+            }},
             "/api/openapi.json": {"get": {
                 "summary": "this document",
                 "operationId": "openapi",
@@ -540,6 +583,10 @@ def _document() -> dict:
                                              "indicators": {"type": "array", "items": {"type": "string"}},
                                              "method": {"type": "string"}}, ["year"]),
             "SmallAreaCollection": _collection("SmallAreaFeature", "SmallAreasMetadata"),
+            "Place": _PLACE,
+            "SearchResults": {"type": "object", "required": ["query", "count", "results"], "additionalProperties": False,
+                              "properties": {"query": NULLABLE_STRING, "count": {"type": "integer", "minimum": 0},
+                                             "results": {"type": "array", "items": _ref("Place")}}},
             **_published_schemas(),
         }},
     }

@@ -18,6 +18,7 @@ urlpatterns = [
     path("indicators/", views.indicators_view, name="indicators"),
     path("area/", views.area_view, name="area"),
     path("small-areas/", views.small_areas_list, name="small-areas"),
+    path("search/", views.search_view, name="search"),
     path("openapi.json", views.openapi_json, name="openapi"),
     *[path(f"{layer.name}/", views.published_layer_view(layer), name=layer.name) for layer in published_layers()],
 ]

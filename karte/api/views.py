@@ -13,6 +13,7 @@ from karte import layers
 from karte.layers import METADATA_MEMBER, collection_to_csv, rows_collection
 from karte.layers.catalogue import YEAR_RANGE
 from karte.layers.extensions import PublishedLayer
+from karte.layers.search import DEFAULT_LIMIT, MAX_LIMIT, search_places
 
 from .openapi import openapi_document
 from .params import QueryParams, api_endpoint, csv_response, json_response
@@ -176,6 +177,14 @@ def indicators_view(request: HttpRequest, params: QueryParams) -> HttpResponse:
         rows = [{"indicator": code, "year": payload["year"], **row} for row in payload["classes"]]
         return csv_response(collection_to_csv(rows_collection(rows)), f"breaks-{code}.csv")
     return json_response(payload)
+
+
+@api_endpoint({"q", "city", "limit"})
+def search_view(request: HttpRequest, params: QueryParams) -> HttpResponse:
+    """Places by name (町丁, school districts, wards, facilities), best match first."""
+    results = search_places(params.query.get("q"), city=params.code("city"),
+                            limit=params.integer("limit", DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT))
+    return json_response({"query": params.text("q"), "count": len(results), "results": results})
 
 
 def published_layer_view(layer: PublishedLayer):

@@ -10,6 +10,8 @@ exports show.
 - :mod:`.report` — what one district's karte shows, and a ward's districts side by side;
 - :mod:`.area` — the karte of any area (small areas picked, a drawn polygon, a walking circle);
 - :mod:`.small_areas` — the census small areas as a map layer with their own ratios;
+- :mod:`.change` — the previous census of any set of small areas, through the correspondence table;
+- :mod:`.placenames` (pure) and :mod:`.search` — the place search;
 - :mod:`.extensions` — what other apps add to a karte (sections, map layers, published layers);
 - :mod:`.trust` — how far to trust a city's figures (coverage, suppressed cells, splits, sources).
 
@@ -76,6 +78,7 @@ from .lookups import (
 )
 from .provenance import dataset_record, sources_for
 from .report import (
+    AgeingTrend,
     DistrictReport,
     IndicatorRow,
     Pyramid,
@@ -89,7 +92,7 @@ from .report import (
 __all__ = [
     "AREA_PARAMETERS", "AreaReport", "AreaSpec", "area_csv_rows", "area_feature", "area_record", "area_report",
     "parse_area_json", "parse_area_query", "SMALL_AREA_INDICATORS", "small_areas_collection",
-    "CLASS_SCHEMES", "LAYERS", "MAP_INDICATOR_ORDER", "MAX_SIMPLIFY_M", "METADATA_MEMBER",
+    "AgeingTrend", "CLASS_SCHEMES", "LAYERS", "MAP_INDICATOR_ORDER", "MAX_SIMPLIFY_M", "METADATA_MEMBER",
     "DataReport", "DistrictReport", "IndicatorRow", "NotFoundError", "ParameterError", "Pyramid", "WardOverview",
     "build_collection", "candidates", "candidates_collection", "catalogue_payload", "indicator_breaks",
     "clean_number", "collection_to_csv", "data_report", "dataset_record", "default_indicator_codes", "default_walk_distance",

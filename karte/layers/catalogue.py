@@ -11,6 +11,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 
+from django.db.models import Max
+
 from karte.models import City, IndicatorValue
 from spatial.compare import SCHEMES
 from spatial.compare import class_breaks as classify
@@ -31,6 +33,8 @@ MAP_INDICATOR_ORDER = (
     "walk_coverage_alone", "resources_per_1000_elderly", "vacant_house_density",
     "vacant_houses_per_100_households", "child_share", "dependency_ratio", "apartment_share",
     "park_area_per_capita", "hazard_area_share", "ageing_rate_2028", "ageing_rate_2040",
+    # Change since the census before (percentage points): drawn with a diverging legend.
+    "ageing_rate_change", "elderly_alone_share_change",
 )
 CLASS_SCHEMES: tuple[str, ...] = tuple(SCHEMES)
 YEAR_RANGE = (1900, 2100)
@@ -71,6 +75,19 @@ def is_census_count(code: str) -> bool:
     return bool(_CENSUS_VARIABLE.match(code))
 
 
+def is_change(code: str, catalogue: dict[str, dict]) -> bool:
+    """True for a change between two censuses (``<rate>_change``, in percentage points)."""
+    return code.endswith("_change") and (catalogue.get(code) or {}).get("unit") == "pt"
+
+
+def change_periods(codes: Sequence[str]) -> dict[str, str]:
+    """``{code: "2015→2020"}`` for change indicators: the latest year stored for districts and the
+    census five years before it, which ``karte.compute`` compares it with."""
+    latest = (IndicatorValue.objects.filter(tier=IndicatorValue.Tier.DISTRICT, indicator__in=list(codes))
+              .values_list("indicator").annotate(year=Max("year")).values_list("indicator", "year"))
+    return {code: f"{year - 5}→{year}" for code, year in latest}
+
+
 def default_indicator_codes(present: Iterable[str], catalogue: dict[str, dict]) -> list[str]:
     """The derived indicators among ``present`` (census counts left out unless asked for)."""
     present = set(present)
@@ -98,18 +115,22 @@ def stored_indicator_codes(area_codes: Sequence[str] | None = None) -> list[str]
 
 def map_indicators(*, english: bool = False) -> list[dict]:
     """Indicators offered on the map: those with district values stored, headline ones first in
-    :data:`MAP_INDICATOR_ORDER`; each ``{code, label, unit, higher_is, headline}``."""
+    :data:`MAP_INDICATOR_ORDER`; each ``{code, label, unit, higher_is, headline, diverging}``
+    (``diverging``: a change in points, coloured away from 0 both ways)."""
     catalogue = indicator_catalogue()
     stored = set(stored_indicator_codes())
     derived = set(default_indicator_codes(stored, catalogue))
     ordered = [c for c in MAP_INDICATOR_ORDER if c in stored] + sorted(derived - set(MAP_INDICATOR_ORDER))
+    periods = change_periods([c for c in ordered if is_change(c, catalogue)])
     return [
         {
             "code": code,
-            "label": indicator_label(catalogue.get(code), code, english=english),
+            "label": indicator_label(catalogue.get(code), code, english=english) + (
+                f" ({periods[code]})" if code in periods else ""),
             "unit": (catalogue.get(code) or {}).get("unit") or "",
             "higher_is": (catalogue.get(code) or {}).get("higher_is") or "neutral",
             "headline": code in MAP_INDICATOR_ORDER,
+            "diverging": is_change(code, catalogue),
         }
         for code in ordered
     ]

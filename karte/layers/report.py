@@ -8,13 +8,13 @@ figures. Labels default to the registry's Japanese; pages pass a ``label`` for t
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.db.models import Q
 
 from karte.models import CandidateSite, City, Dataset, District, IndicatorValue, Resource, ResourceKind, Ward
-from spatial.indicators import BANDS, INDICATORS
+from spatial.indicators import BANDS, INDICATORS, Change, change_between, has_change
 
 from . import lookups
 from .encoding import clean_number
@@ -55,6 +55,26 @@ class IndicatorRow:
     uncertain_share: float | None
     dataset_ids: list[int] = field(default_factory=list)
     source_numbers: list[int] = field(default_factory=list)  # positions in the report's sources (1-based)
+    # The same figure one census earlier (2015 beside 2020) and the change since, where it means
+    # something (spatial.indicators.has_change); None when there is no earlier census.
+    earlier_year: int | None = None
+    earlier: float | None = None
+    change: Change | None = None
+    ward_change: Change | None = None
+    city_change: Change | None = None
+
+    def set_earlier(self, year: int, district: float | None, *, ward: float | None = None,
+                    city: float | None = None, dataset_ids: Iterable[int] = ()) -> None:
+        """Put the value of an earlier census beside this row's and work out the changes (district,
+        and ward and city where their earlier values are given). Any karte can call it with its own
+        values, e.g. a karte of a drawn area with the area's 2015 figure; ``dataset_ids`` are the
+        earlier value's sources, added to the row's."""
+        self.earlier_year = year
+        self.earlier = district
+        self.change = change_between(self.district, district, self.unit)
+        self.ward_change = change_between(self.ward, ward, self.unit) if ward is not None else None
+        self.city_change = change_between(self.city, city, self.unit) if city is not None else None
+        self.dataset_ids = sorted(set(self.dataset_ids) | set(dataset_ids))
 
     @property
     def uncertain(self) -> bool:
@@ -65,6 +85,16 @@ class IndicatorRow:
     def digits(self) -> int:
         return display_digits(self.unit, self.district, self.ward, self.city)
 
+    @property
+    def change_digits(self) -> int:
+        """Decimals of the change: a count's change like the count, a rate's change in points to one
+        decimal (two when it is below 1 pt, so that 0.04 pt does not print as 0.0)."""
+        if self.change is None or self.change.difference is None:
+            return self.digits
+        if self.change.unit in COUNT_UNITS:
+            return 0
+        return 2 if abs(self.change.difference) < 1 else 1
+
 
 @dataclass
 class Pyramid:
@@ -73,6 +103,10 @@ class Pyramid:
     year: int
     male: dict[str, float]
     female: dict[str, float]
+    # The census before, drawn as an outline over the bars (None when only one census is loaded).
+    earlier_year: int | None = None
+    earlier_male: dict[str, float] = field(default_factory=dict)
+    earlier_female: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -85,6 +119,12 @@ class DistrictReport:
     years: list[int] = field(default_factory=list)
     pyramid: Pyramid | None = None
     walk_distance_m: int | None = None
+    trend: AgeingTrend | None = None
+
+    @property
+    def earlier_year(self) -> int | None:
+        """The earlier census the rows compare with (None when no row has one)."""
+        return max((row.earlier_year for row in self.rows if row.earlier_year), default=None)
 
     @property
     def resources_by_kind(self) -> list[tuple[str, list[Resource]]]:
@@ -105,13 +145,79 @@ def district_pyramid(district: District) -> Pyramid | None:
     years = sorted(set(values.values_list("year", flat=True)))
     if not years:
         return None
-    male: dict[str, float] = {}
-    female: dict[str, float] = {}
-    for indicator, value in values.filter(year=years[-1]).values_list("indicator", "value"):
-        sex, band = indicator[4], indicator[6:]
-        if band in BANDS or band.endswith("_plus"):  # the pyramid draws an open top band (75_plus)
-            (male if sex == "m" else female)[band] = value
-    return Pyramid(year=years[-1], male=male, female=female)
+
+    def bands_of(year: int) -> tuple[dict[str, float], dict[str, float]]:
+        male: dict[str, float] = {}
+        female: dict[str, float] = {}
+        for indicator, value in values.filter(year=year).values_list("indicator", "value"):
+            sex, band = indicator[4], indicator[6:]
+            if band in BANDS or band.endswith("_plus"):  # the pyramid draws an open top band (75_plus)
+                (male if sex == "m" else female)[band] = value
+        return male, female
+
+    male, female = bands_of(years[-1])
+    pyramid = Pyramid(year=years[-1], male=male, female=female)
+    if len(years) > 1:
+        pyramid.earlier_year = years[-2]
+        pyramid.earlier_male, pyramid.earlier_female = bands_of(years[-2])
+    return pyramid
+
+
+@dataclass
+class TrendSeries:
+    """One area's ageing rate over time: census years, then the projections (%)."""
+
+    tier: str  # "district", "ward" or "city"
+    name: str
+    census: list[tuple[int, float]]
+    projected: list[tuple[int, float]]
+
+
+@dataclass
+class AgeingTrend:
+    """The ageing rate of a district, its ward and its city: the censuses loaded and the 2028 / 2040
+    projections (cohort change ratios, ``spatial.projection``), for a small line chart."""
+
+    series: list[TrendSeries]
+    projection_method: str
+    launch_year: int | None
+    dataset_ids: list[int] = field(default_factory=list)
+
+
+PROJECTION_CODES = {"ageing_rate_2028": 2028, "ageing_rate_2040": 2040}
+
+
+def ageing_trend(district: District) -> AgeingTrend | None:
+    """The ageing rate of ``district``, its ward and city in every census year stored, with the
+    projections computed from the latest two (None without at least one projection)."""
+    areas = [("district", district.code, district.name_ja)]
+    if district.ward:
+        areas.append(("ward", district.ward.code, district.ward.name_ja))
+    areas.append(("city", district.city.code, district.city.name_ja))
+    condition = Q()
+    for tier, code, _name in areas:
+        condition |= Q(tier=tier, area_code=code)
+    values = list(IndicatorValue.objects.filter(condition, indicator__in=["ageing_rate", *PROJECTION_CODES])
+                  .order_by("year").values_list("tier", "area_code", "indicator", "year", "value", "method", "inputs"))
+    series: list[TrendSeries] = []
+    method, launch, dataset_ids = "", None, set()
+    for tier, code, name in areas:
+        own = [v for v in values if v[0] == tier and v[1] == code]
+        census = [(year, value) for _t, _c, indicator, year, value, _m, _i in own
+                  if indicator == "ageing_rate" and value is not None]
+        projected_rows = [v for v in own if v[2] in PROJECTION_CODES and v[4] is not None]
+        if projected_rows:
+            launch = max(v[3] for v in projected_rows)
+            projected_rows = [v for v in projected_rows if v[3] == launch]
+        projected = sorted((PROJECTION_CODES[v[2]], v[4]) for v in projected_rows)
+        if tier == "district":
+            if not projected:
+                return None
+            method = projected_rows[0][5]
+            for row in own:
+                dataset_ids |= dataset_ids_from_inputs(row[6])
+        series.append(TrendSeries(tier=tier, name=name, census=census, projected=projected))
+    return AgeingTrend(series=series, projection_method=method, launch_year=launch, dataset_ids=sorted(dataset_ids))
 
 
 def _label_and_unit(code: str, fallback_unit: str) -> tuple[str, str]:
@@ -133,10 +239,14 @@ def indicator_rows(
         | Q(tier=IndicatorValue.Tier.CITY, area_code=district.city.code),
         indicator__in=KARTE_INDICATORS,
     ).defer("inputs")
-    # The latest year for each (tier, indicator).
+    # The latest year for each (tier, indicator), and the one before it (an earlier census).
     latest: dict[tuple[str, str], IndicatorValue] = {}
+    earlier: dict[tuple[str, str], IndicatorValue] = {}
     for value in values.order_by("year"):
-        latest[(value.tier, value.indicator)] = value
+        key = (value.tier, value.indicator)
+        if key in latest:
+            earlier[key] = latest[key]
+        latest[key] = value
     district_count = District.objects.filter(city=district.city).count()
     rows: list[IndicatorRow] = []
     years: set[int] = set()
@@ -157,9 +267,23 @@ def indicator_rows(
         years.add(own.year)
         shown.append(own.pk)
     # Provenance of the district's own figures only: one query, not every tier's JSON.
-    inputs_of = dict(IndicatorValue.objects.filter(pk__in=shown).values_list("pk", "inputs"))
+    before = {code: earlier[("district", code)] for code in KARTE_INDICATORS
+              if ("district", code) in earlier and has_change(code)}
+    inputs_of = dict(IndicatorValue.objects.filter(pk__in=shown + [iv.pk for iv in before.values()])
+                     .values_list("pk", "inputs"))
     for row, pk in zip(rows, shown):
         row.dataset_ids = sorted(dataset_ids_from_inputs(inputs_of.get(pk)))
+        previous = before.get(row.code)
+        if previous is None or previous.year >= row.year:
+            continue
+        ward = earlier.get(("ward", row.code))
+        city = earlier.get(("city", row.code))
+        row.set_earlier(
+            previous.year, previous.value,
+            ward=ward.value if ward is not None and ward.year == previous.year else None,
+            city=city.value if city is not None and city.year == previous.year else None,
+            dataset_ids=dataset_ids_from_inputs(inputs_of.get(previous.pk)),
+        )
     return rows, sorted(years)
 
 
@@ -191,6 +315,9 @@ def district_report(
     candidates = list(lookups.candidates(walk_distance_m=walk_distance_m, resources_in=resources)[:top_candidates])
     if district.dataset_id:
         dataset_ids.add(district.dataset_id)
+    trend = ageing_trend(district)
+    if trend is not None:
+        dataset_ids |= set(trend.dataset_ids)
     sources = datasets(dataset_ids)
     number_of = {dataset.pk: number for number, dataset in enumerate(sources, start=1)}
     for row in rows:
@@ -204,6 +331,7 @@ def district_report(
         years=sorted(years),
         pyramid=district_pyramid(district),
         walk_distance_m=walk_distance_m,
+        trend=trend,
     )
 
 
@@ -218,6 +346,9 @@ def report_record(report: DistrictReport) -> dict:
         "rows": [{"code": row.code, "label": str(row.label), "unit": row.unit, "district": clean_number(row.district),
                   "ward": clean_number(row.ward), "city": clean_number(row.city), "rank": row.rank,
                   "rank_of": row.rank_of, "year": row.year, "method": row.method,
+                  "earlier_year": row.earlier_year, "earlier": clean_number(row.earlier),
+                  "change": clean_number(row.change.difference) if row.change else None,
+                  "change_unit": row.change.unit if row.change else None,
                   "source_numbers": list(row.source_numbers)} for row in report.rows],
         "resources": [{"id": r.pk, "kind": r.kind, "name": r.name, "address": r.address, "dataset_id": r.dataset_id}
                       for r in report.resources],

@@ -13,6 +13,8 @@ from karte.layers import AreaReport, DistrictReport, NotFoundError, district_rep
 from karte.layers.extensions import DistrictSection, district_sections
 from karte.models import District, Ward
 
+from karte.charts import ageing_trend_svg
+
 from .maps import area_map_png, district_map_png
 
 
@@ -21,6 +23,7 @@ class KartePage:
     report: DistrictReport
     map_src: str
     pyramid_svg: str
+    trend_svg: str = ""
     sections: list[DistrictSection] = field(default_factory=list)  # added by other apps (extensions)
 
 
@@ -29,8 +32,11 @@ def _pyramid_svg(report: DistrictReport) -> str:
         return ""
     from karte.pyramid import population_pyramid_svg  # shared with the district page
 
+    pyramid = report.pyramid
     return population_pyramid_svg(
-        report.pyramid.male, report.pyramid.female, title=f"{report.pyramid.year}年（人）"
+        pyramid.male, pyramid.female, title=f"{pyramid.year}年（人）",
+        earlier_male=pyramid.earlier_male, earlier_female=pyramid.earlier_female,
+        earlier_label=f"枠線: {pyramid.earlier_year}年" if pyramid.earlier_year else "",
     )
 
 
@@ -41,6 +47,7 @@ def _page(district: District) -> KartePage:
         report=report,
         map_src="data:image/png;base64," + base64.b64encode(png).decode("ascii"),
         pyramid_svg=_pyramid_svg(report),
+        trend_svg=ageing_trend_svg(report.trend, title="高齢化率の推移と推計（%）", width=380, height=140),
         sections=district_sections(district),
     )
 

@@ -1,11 +1,14 @@
 """Template helpers of the web pages: locale-aware numbers with units, and the ward navigation."""
 from __future__ import annotations
 
+import json
+
 from django import template
 from django.template.defaultfilters import floatformat
 from django.utils.translation import get_language
 
 from karte.layers.lookups import cities, wards
+from karte.models import ResourceKind
 
 register = template.Library()
 
@@ -19,6 +22,17 @@ def num(value, digits: int = 1) -> str:
     if value is None or value == "":
         return "—"
     return floatformat(value, f"{int(digits)}g")
+
+
+@register.filter
+def signed(value, digits: int = 1) -> str:
+    """A change for the active locale with its sign (``+1.2``, ``−0.4``, ``±0``), ``—`` when missing."""
+    if value is None or value == "":
+        return "—"
+    text = num(abs(value), digits)
+    if text.strip("0.,") == "":
+        return f"±{text}"
+    return f"+{text}" if value > 0 else f"\u2212{text}"
 
 
 @register.filter
@@ -41,6 +55,13 @@ def pct(share, digits: int = 1) -> str:
 @register.filter
 def get_item(mapping, key):
     return mapping.get(key) if hasattr(mapping, "get") else None
+
+
+@register.simple_tag
+def karte_kind_labels() -> str:
+    """Resource kind labels in the active language as JSON, for the place search (search.js) to name
+    a facility's kind (the API answers the kind's code)."""
+    return json.dumps({kind: str(label) for kind, label in ResourceKind.choices}, ensure_ascii=False)
 
 
 @register.simple_tag

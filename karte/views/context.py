@@ -15,6 +15,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from karte import layers
+from karte.charts import ageing_trend_svg
 from karte.layers import extensions
 from karte.models import GATHERING_PLACE_KINDS, City, District, ResourceKind, SitingRun, Ward
 from karte.pyramid import population_pyramid_svg
@@ -93,6 +94,7 @@ def ui_strings() -> dict[str, str]:
         "not_small_area": _("この指標は小地域の値がありません（地区の指標）"),
         "area_around": _("この地点の徒歩圏のカルテ"), "selected_areas": _("選んだ小地域"), "vertices": _("頂点"),
         "click_centre": _("地図で中心をクリック"),
+        "diverging_note": _("前回の国勢調査からの変化（ポイント）。赤: 悪い方向、青: 良い方向、白に近いほど変化が小さい"),
     }
 
 
@@ -199,7 +201,14 @@ def pyramid_svg(pyramid: layers.Pyramid | None) -> str:
     return population_pyramid_svg(
         pyramid.male, pyramid.female, title=title,
         male_label=_("男"), female_label=_("女"), missing_label=_("灰色の年齢階級はデータなし"),
+        earlier_male=pyramid.earlier_male, earlier_female=pyramid.earlier_female,
+        earlier_label=(_("枠線: %(year)s年") % {"year": pyramid.earlier_year}) if pyramid.earlier_year else "",
     )
+
+
+def trend_svg(trend: layers.AgeingTrend | None) -> str:
+    """The ageing rate over the censuses and its projections, drawn for the active language."""
+    return ageing_trend_svg(trend, title=_("高齢化率の推移と推計（%）"), projected_label=_("推計"))
 
 
 def district_page(district: District) -> dict[str, Any]:
@@ -222,6 +231,10 @@ def district_page(district: District) -> dict[str, Any]:
         "years": report.years,
         "pyramid_svg": pyramid_svg(report.pyramid),
         "pyramid_year": report.pyramid.year if report.pyramid else None,
+        "pyramid_earlier_year": report.pyramid.earlier_year if report.pyramid else None,
+        "trend_svg": trend_svg(report.trend),
+        "trend": report.trend,
+        "earlier_year": report.earlier_year,
         "resources_by_kind": [(kinds[kind], items) for kind, items in report.resource_groups],
         "resource_count": len(report.resources),
         "candidates": report.candidates,

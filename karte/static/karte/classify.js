@@ -121,5 +121,50 @@
     return scheme[Math.min(7, Math.max(3, classes))].slice(0, Math.max(1, classes));
   }
 
-  global.KarteClassify = { breaksFor, classOf, paletteFor, quantiles, equalInterval, naturalBreaks, NO_DATA, PALETTES };
+  // ColorBrewer RdBu (11 classes, diverging, colour-blind safe): blues for a fall, reds for a rise,
+  // white for no change; each half from pale (small) to dark (large).
+  const FALLS = ["#d1e5f0", "#92c5de", "#4393c3", "#2166ac", "#053061"];
+  const RISES = ["#fddbc7", "#f4a582", "#d6604d", "#b2182b", "#67001f"];
+  const NEUTRAL = "#f7f7f7";
+  const DIVERGING = FALLS.slice().reverse().concat([NEUTRAL], RISES);
+
+  function spread(ramp, n) {  // n colours of a ramp, as far apart as the ramp allows
+    if (n <= 1) return ramp.slice(1, 2);
+    return Array.from({ length: n }, (_, i) => ramp[Math.round((i * (ramp.length - 1)) / (n - 1))]);
+  }
+
+  // A change (e.g. ageing rate 2015→2020, in points): the same class breaks as any indicator; the
+  // classes above 0 take the reds, those below 0 the blues (each as far apart as their number
+  // allows, the larger the change the darker), a class holding 0 is white. Where higher is
+  // better (e.g. walk coverage) a rise is good news and takes the blues instead.
+  function divergingPalette(breaks, higherIs) {
+    const classes = [];
+    for (let i = 0; i < breaks.length - 1; i++) classes.push([breaks[i], breaks[i + 1]]);
+    const isRise = ([lo, hi]) => lo >= 0 && hi > 0;
+    const isFall = ([lo, hi]) => lo < 0 && hi <= 0;
+    const rises = classes.filter(isRise);
+    const falls = classes.filter(isFall);
+    const up = higherIs === "better" ? FALLS : RISES;
+    const down = higherIs === "better" ? RISES : FALLS;
+    const upColours = spread(up, rises.length);
+    const downColours = spread(down, falls.length).reverse();  // the most negative class is darkest
+    let r = 0, f = 0;
+    const colours = classes.map((range) => {
+      if (isRise(range)) return upColours[r++];
+      if (isFall(range)) return downColours[f++];
+      return NEUTRAL;  // the class holds 0: no change, or changes both ways
+    });
+    return colours.length ? colours : [NEUTRAL];
+  }
+
+  // The palette of an indicator entry ({higher_is, diverging}) for these breaks.
+  function paletteOf(entry, breaks) {
+    if (entry && entry.diverging) return divergingPalette(breaks, entry.higher_is);
+    return paletteFor(entry && entry.higher_is, Math.max(1, breaks.length - 1));
+  }
+
+  global.KarteClassify = {
+    breaksFor, classOf, paletteFor, paletteOf, divergingPalette, quantiles, equalInterval, naturalBreaks, NO_DATA, PALETTES,
+    DIVERGING,
+  };
 })(window);

@@ -9,6 +9,7 @@
   const fmt1 = C.numberFormatter(config.language, 1);
   const layers = config.layers || {};
   const map = L.map("district-map", { maxZoom: 18 });
+  (window.KarteMaps = window.KarteMaps || []).push(map);  // the place search (search.js) zooms it
   C.addBasemap(map, config.tiles);
   const boundary = L.geoJSON(layers.district, {
     style: { color: "#045a8d", weight: 3, fillOpacity: 0.08, className: "karte-district" },

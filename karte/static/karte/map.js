@@ -24,6 +24,7 @@
   };
 
   const map = L.map("map", { zoomControl: true, maxZoom: 18, zoomSnap: 0.5 }).setView([35.57, 139.6], 11);
+  (window.KarteMaps = window.KarteMaps || []).push(map);  // the place search (search.js) zooms it
   C.addBasemap(map, config.tiles);
   window.KarteMapView = { map: map, config: config };  // for area_select.js (small areas, area tools)
   map.createPane("wardsPane").style.zIndex = 420;
@@ -81,7 +82,7 @@
     const values = districtData.features.map((f) => f.properties[code]);
     const k = parseInt(controls.classes.value, 10);
     breaks = K.breaksFor(controls.scheme.value, values, k);
-    palette = K.paletteFor(indicatorEntry(code).higher_is, Math.max(1, breaks.length - 1));
+    palette = K.paletteOf(indicatorEntry(code), breaks);
   }
 
   function fillFor(value) {
@@ -129,6 +130,7 @@
     }
     html += '<li><span class="swatch" data-colour="' + K.NO_DATA + '"></span>' + C.escapeHtml(S.no_data) + "</li></ul>";
     html += '<div class="legend-note">' + C.escapeHtml(S.legend_note) + "</div>";
+    if (entry.diverging) html += '<div class="legend-note legend-diverging">' + C.escapeHtml(S.diverging_note) + "</div>";
     div.innerHTML = html;
     C.paintColours(div);
   }

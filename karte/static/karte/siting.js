@@ -24,6 +24,7 @@
   if (!mapNode || !sites) return;
   // A view first: circles can only measure their bounds on a map that has one.
   const map = L.map(mapNode, { maxZoom: 18 }).setView([35.57, 139.6], 11);
+  (window.KarteMaps = window.KarteMaps || []).push(map);  // the place search (search.js) zooms it
   C.addBasemap(map, config.tiles);
   const group = L.featureGroup().addTo(map);
   sites.features.forEach((f) => {

@@ -116,7 +116,7 @@
       } catch (error) {  // no value of this indicator: every district shows "no data"
         classes = { ward_values: {}, city_values: {} };
       }
-      onClasses(breaks, K.paletteFor(entry(code).higher_is, Math.max(1, breaks.length - 1)));
+      onClasses(breaks, K.paletteOf(entry(code), breaks));
       const address = new URL(window.location.href);
       address.searchParams.set("indicator", code);
       window.history.replaceState(null, "", address);

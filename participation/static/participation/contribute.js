@@ -34,6 +34,8 @@
 
   // ---- the map -------------------------------------------------------------------------------
   const map = L.map("pin-map", { maxZoom: 19 });
+  // The header's place search (karte/static/karte/search.js) moves this map to a place typed there.
+  (window.KarteMaps = window.KarteMaps || []).push(map);
   C.addBasemap(map, config.tiles);
   const boundary = L.geoJSON(config.district, { style: { color: "#045a8d", weight: 3, fillOpacity: 0.06 }, interactive: false }).addTo(map);
   if (boundary.getLayers().length) map.fitBounds(boundary.getBounds(), { padding: [8, 8] });
