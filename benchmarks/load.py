@@ -352,7 +352,9 @@ def main() -> None:
                   f"{DISTRICTS_SEEN.get(old, 0)}, new figures {DISTRICTS_SEEN.get(new, 0)}, other {sum(mixed.values())}"
                   + ("" if old != new else " (old and new equal: the change did not move the figures)"))
             goals.append(("readers see old or new figures, never a mix", not mixed and old != new,
-                          f"{sum(mixed.values())} other answers" if mixed else "the figures did not change"))
+                          "the figures did not change" if old == new else
+                          f"{DISTRICTS_SEEN.get(old, 0)} old, {DISTRICTS_SEEN.get(new, 0)} new, "
+                          f"{sum(mixed.values())} other answers"))
             print_goals(goals)
     finally:
         if server is not None:
