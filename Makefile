@@ -57,6 +57,7 @@ benchmarks: venv
 	$(BIN)/python benchmarks/interpolation.py
 	$(BIN)/python benchmarks/siting.py
 	$(BIN)/python benchmarks/print_speed.py
+	$(BIN)/python benchmarks/custom_area.py --demo-only
 	$(BIN)/python benchmarks/search.py
 
 clean:

@@ -39,6 +39,9 @@ def test_pages_work_under_the_policy_in_chromium(offline, transactional_db, sett
     swatch = page.query_selector("#legend .swatch")
     assert swatch.evaluate("el => getComputedStyle(el).backgroundColor") != "rgba(0, 0, 0, 0)"
     page.screenshot(path=str(artifacts_dir / "map_under_csp.png"))
+    page.check("#layer-small-areas")  # the small-area layer and its legend, coloured through the DOM
+    small_swatch = page.wait_for_selector("#small-area-legend .swatch")
+    assert small_swatch.evaluate("el => getComputedStyle(el).backgroundColor") != "rgba(0, 0, 0, 0)"
     # The place search (search.js) under the policy: 大師一丁目 typed with a kanji numeral finds 大師1丁目.
     page.type("#place-search-input", "大師一丁目", delay=20)
     option = page.wait_for_selector("#place-search-option-0")
@@ -48,6 +51,9 @@ def test_pages_work_under_the_policy_in_chromium(offline, transactional_db, sett
     violations = page.evaluate("window.__cspViolations")
 
     page = browser.goto(f"/districts/{SAMPLE_DISTRICTS[0][0]}/")
+    _wait_for_map(page, "#district-map")
+    violations += page.evaluate("window.__cspViolations")
+    page = browser.goto("/area/?codes=141310100,141310101")  # the area karte: the district page's scripts
     _wait_for_map(page, "#district-map")
     violations += page.evaluate("window.__cspViolations")
     page = browser.goto("/admin/login/")

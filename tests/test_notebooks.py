@@ -83,6 +83,9 @@ def test_01_explore_districts(prepared_db, monkeypatch):
     assert summary["sources"] > 0
     html = Path(summary["map_html"])
     assert html.exists() and html.stat().st_size > 1000 and summary["map_has_district_names"]
+    # The area karte from Python: three whole small areas are exactly their cells' sum.
+    assert summary["area_population"] == summary["area_cell_sum"] > 0
+    assert summary["circle_method"] in ("area", "dasymetric") and summary["circle_query"]["radius"] == "600"
 
 
 @pytest.mark.slow

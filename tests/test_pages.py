@@ -216,7 +216,7 @@ def test_map_page_without_data_says_so(client, db):
 
 def test_the_map_reads_its_layers_from_the_api(client, sample_city):
     config = _page_config(client.get("/").content.decode(), "karte-map-config")
-    assert all(url.startswith("/api/") for name, url in config["urls"].items() if name not in ("district_page", "district_tiles"))
+    assert all(url.startswith("/api/") for name, url in config["urls"].items() if name not in ("district_page", "district_tiles", "area_page"))
     districts = client.get(config["urls"]["districts"], {"indicators": "ageing_rate"}).json()
     assert len(districts["features"]) == 4
     by_code = {f["id"]: f["properties"] for f in districts["features"]}

@@ -21,6 +21,7 @@ BAD_VALUES = (
 QUERY_NAMES = (
     "indicator", "indicators", "ward", "city", "year", "simplify", "format", "kind", "bbox", "limit", "offset",
     "geometry", "walk_distance", "walk_distance_m", "scheme", "k", "run", "code", "next", "language", "q",
+    "codes", "lon", "lat", "radius",
 )
 BAD_PATH_VALUES = {"str": ("9999999", "<b>x</b>", "x" * 300, "..%2F..%2Fetc"), "int": ("0", "99999999999999999999999"),
                    "uuid": ("00000000-0000-0000-0000-000000000000", "ffffffff-ffff-ffff-ffff-ffffffffffff")}
@@ -79,6 +80,7 @@ def test_every_route_is_covered():
     assert {"home", "district", "ward", "siting", "district-karte-pdf", "ward-karte-pdf", "api:districts",
             "api:district", "api:resources", "api:candidates", "api:wards", "api:siting", "api:siting-latest",
             "api:indicators", "api:search", "tile", "tilejson", "admin", "siting-publish", "api:contributions",
+            "area", "area-karte-pdf", "api:area",
             "participation:join", "participation:contribute", "participation:moderate", "participation:freeze",
             "login"} <= names
 
@@ -98,6 +100,23 @@ def test_bad_input_never_answers_500(client, db, name, route, converters):
         for bad in BAD_VALUES:
             _check(client.get(url, {query_name: bad}), f"{url}?{query_name}={bad[:30]}")
     _check(client.get(url, {"year": "2020", "year_": "x", "indicators": "ageing_rate"}), url)
+
+
+@pytest.mark.parametrize("url", ["/area/", "/area/karte.pdf", "/api/area/"])
+def test_area_routes_with_bad_areas_answer_400(client, db, url):
+    build_sample_city()
+    for query in ({"codes": "1401,<b>"}, {"geometry": "1e309,35,139,35,139,36"}, {"lon": "139.7", "lat": "nan", "radius": "500"},
+                  {"geometry": "139.0,35.0,139.01,35.0,139.01,35.01"}, {"codes": "x" * 3000}, {"lon": "139.7"},
+                  {"geometry": "0,0,0,0,0,0"}, {"geometry": "139.0,35.0,139.01,35.01,139.0,35.01,139.01,35.0"}):
+        response = client.get(url, query)
+        _check(response, f"{url}?{query}")
+        assert response.status_code == 400, (url, query, response.status_code)
+    if url == "/api/area/":
+        for body in (b"\xff\xfe", b'{"type": "Polygon", "coordinates": [[[1e400, 0]]]}', b'{"codes": 5}',
+                     b'{"type": "Point", "coordinates": ["a", 1], "radius": 100}', b'{"type": "Feature", "geometry": null}'):
+            response = client.post(url, body, content_type="application/json")
+            _check(response, f"POST {url} {body[:40]!r}")
+            assert response.status_code == 400, (body, response.content)
 
 
 def test_bad_siting_posts_are_400_with_a_message(client, db):

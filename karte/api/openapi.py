@@ -38,7 +38,8 @@ _INDICATORS = _param("indicators", "comma-separated indicator codes, or 'all'; d
 
 
 def _error_responses(*statuses: int) -> dict:
-    descriptions = {400: "bad or unknown query parameter", 404: "no such object", 405: "method not allowed (read-only API)"}
+    descriptions = {400: "bad or unknown query parameter", 404: "no such object", 405: "method not allowed (read-only API)",
+                    413: "request body too large"}
     return {
         str(status): {"description": descriptions[status], "content": {"application/json": {"schema": _ref("Error")}}}
         for status in statuses
@@ -308,6 +309,65 @@ def _published_schemas() -> dict:
     return schemas
 
 
+_NUMBERS = {"type": "array", "items": NULLABLE_NUMBER}
+_AREA_KARTE = {
+    "type": "object",
+    "required": ["area", "year", "previous_year", "method", "method_label", "method_text", "columns", "rows",
+                 "pyramid", "small_areas", "resources", "candidates", "sources"],
+    "properties": {
+        "area": {"type": "object", "required": ["kind", "query", "title", "city_code", "area_km2"], "properties": {
+            "kind": {"enum": ["codes", "polygon", "circle"]},
+            "query": {"type": "object", "additionalProperties": {"type": "string"},
+                      "description": "the query string naming the area (a permalink's parameters)"},
+            "title": {"type": "string"}, "city_code": {"type": "string"}, "city_name_ja": {"type": "string"},
+            "area_km2": NULLABLE_NUMBER}},
+        "year": NULLABLE_INTEGER, "previous_year": NULLABLE_INTEGER,
+        "method": {"enum": ["whole", "area", "dasymetric"],
+                   "description": "whole small areas summed, area-weighted, or dasymetric (population layer)"},
+        "method_label": {"type": "string"}, "method_text": {"type": "string"},
+        "columns": {"type": "array", "description": "comparison columns: overlapped districts, the ward (cities with "
+                    "wards only) and the city", "items": {"type": "object", "required": ["tier", "code", "name_ja"],
+                                                         "properties": {"tier": {"enum": ["district", "ward", "city"]},
+                                                                        "code": {"type": "string"},
+                                                                        "name_ja": {"type": "string"}}}},
+        "rows": {"type": "array", "items": {"type": "object", "required": [
+            "code", "label", "unit", "value", "previous", "change", "comparisons", "year", "method"], "properties": {
+            "code": {"type": "string"}, "label": {"type": "string"}, "unit": {"type": "string"},
+            "value": NULLABLE_NUMBER, "previous": NULLABLE_NUMBER, "change": NULLABLE_NUMBER,
+            "comparisons": _NUMBERS, "year": NULLABLE_INTEGER, "previous_year": NULLABLE_INTEGER,
+            "method": {"type": "string"}, "uncertain_share": NULLABLE_NUMBER,
+            "source_numbers": {"type": "array", "items": {"type": "integer"}}}}},
+        "pyramid": {"type": ["object", "null"], "properties": {
+            "year": {"type": "integer"}, "male": {"type": "object", "additionalProperties": {"type": "number"}},
+            "female": {"type": "object", "additionalProperties": {"type": "number"}}}},
+        "small_areas": {"type": "array", "items": {"type": "object", "required": ["key_code", "fraction"], "properties": {
+            "key_code": {"type": "string"}, "name_ja": {"type": "string"},
+            "fraction": {"type": "number", "minimum": 0, "maximum": 1}}}},
+        "resources": {"type": "array", "items": {"type": "object"}},
+        "candidates": {"type": "array", "items": {"type": "object"}},
+        "sources": {"type": "array", "items": {"type": "object"}},
+    },
+}
+_AREA_PARAMETERS = [
+    _param("codes", "comma-separated census small-area codes (KEY_CODE), at most 300", {"type": "string"}),
+    _param("geometry", "a polygon: lon,lat,lon,lat,… (WGS84/JGD2011 degrees; rings joined by ';', polygons by '|'), "
+           "at most 2000 vertices", {"type": "string"}),
+    _param("lon", "centre of a walking circle (with lat and radius)", {"type": "number", "minimum": -180, "maximum": 180}),
+    _param("lat", "centre of a walking circle", {"type": "number", "minimum": -90, "maximum": 90}),
+    _param("radius", "radius of the walking circle in metres", {"type": "number", "minimum": 50, "maximum": 3000}),
+    _param("year", "census year (default: the latest loaded)", {"type": "integer", "minimum": 1900, "maximum": 2100}),
+    _param("format", "json (the karte), geojson (a Feature with the figures as properties) or csv (one row per "
+           "indicator)", {"type": "string", "enum": ["json", "geojson", "csv"], "default": "json"}),
+]
+_AREA_RESPONSES = {
+    "200": {"description": "the area's karte", "content": {
+        "application/json": {"schema": _ref("AreaKarte")},
+        "application/geo+json": {"schema": {"type": "object", "required": ["type", "geometry", "properties"]}},
+        "text/csv": {"schema": {"type": "string"}}}},
+    **_error_responses(400, 405),
+}
+
+
 @lru_cache(maxsize=1)
 def _document() -> dict:
     return {
@@ -401,6 +461,44 @@ def _document() -> dict:
                     **_error_responses(400, 405),
                 },
             }},
+            "/api/area/": {
+                "get": {
+                    "summary": "the karte of any area: small areas by code, a polygon, or a walking circle",
+                    "description": "Census counts of the small areas meeting the area are apportioned to it "
+                                   "(whole small areas summed exactly; cut ones by land area, or dasymetrically by "
+                                   "a population layer when one is loaded); ratios from the summed counts; the "
+                                   "previous census apportioned the same way (codes carried over by the "
+                                   "correspondence table). Too large (> 150 km²), too complex (> 2000 vertices, > 300 "
+                                   "codes) or out-of-city areas give HTTP 400 naming the parameter.",
+                    "operationId": "areaKarte",
+                    "parameters": _AREA_PARAMETERS,
+                    "responses": _AREA_RESPONSES,
+                },
+                "post": {
+                    "summary": "the karte of an area sent as GeoJSON (a read: nothing is stored, no CSRF token needed)",
+                    "operationId": "areaKarteFromGeoJSON",
+                    "parameters": [p for p in _AREA_PARAMETERS if p["name"] in ("year", "format")],
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                        "description": "a GeoJSON Polygon/MultiPolygon or a Feature holding one (lon/lat); a Point "
+                                       "(or Feature) with 'radius' in metres; or {\"codes\": [KEY_CODE, …]}",
+                        "type": "object"}}}},
+                    "responses": {**_AREA_RESPONSES, **_error_responses(400, 405, 413)},
+                },
+            },
+            "/api/small-areas/": {"get": {
+                "summary": "census small areas (町丁・字) in a box, with their census ratios and change",
+                "description": "Ratios from the small area's own cells; a ratio resting on a suppressed cell is "
+                               "null and named in 'suppressed' (not zero). Change: percentage points since the "
+                               "previous census, its cells carried over by the correspondence table. At most 4000 "
+                               "small areas per box (400: zoom in).",
+                "operationId": "listSmallAreas",
+                "parameters": [_param("bbox", "minlon,minlat,maxlon,maxlat (WGS84), required", {"type": "string"},
+                                      required=True),
+                               _param("year", "census year (default: the latest loaded)",
+                                      {"type": "integer", "minimum": 1900, "maximum": 2100}), _FORMAT],
+                "responses": {**_ok("SmallAreaCollection", "small areas as a FeatureCollection"),
+                              **_error_responses(400, 405)},
+            }},
             "/api/search/": {"get": {
                 "summary": "places by name: 町丁 (census small areas), school districts, wards, facilities",
                 "description": "Matches what is loaded (no online geocoder). Full- and half-width forms, katakana and "
@@ -471,6 +569,20 @@ def _document() -> dict:
             "SiteCollection": _collection("SiteFeature", "SitesMetadata"),
             "IndicatorCatalogue": _CATALOGUE,
             "ClassBreaks": _CLASS_BREAKS,
+            "AreaKarte": _AREA_KARTE,
+            "SmallAreaProperties": {"type": "object", "required": ["key_code", "name_ja", "city_code", "year", "lon",
+                                                                   "lat", "pop_total", "suppressed"], "properties": {
+                "key_code": {"type": "string"}, "name_ja": {"type": "string"}, "city_code": {"type": "string"},
+                "year": {"type": "integer"}, "lon": {"type": "number"}, "lat": {"type": "number"},
+                "pop_total": NULLABLE_NUMBER,
+                "suppressed": {"type": "array", "items": {"type": "string"}}},
+                "additionalProperties": NULLABLE_NUMBER},
+            "SmallAreaFeature": _feature("SmallAreaProperties", {"type": "string"}),
+            "SmallAreasMetadata": _metadata({"year": NULLABLE_INTEGER, "previous_year": NULLABLE_INTEGER,
+                                             "bbox": {"type": "array", "items": {"type": "number"}},
+                                             "indicators": {"type": "array", "items": {"type": "string"}},
+                                             "method": {"type": "string"}}, ["year"]),
+            "SmallAreaCollection": _collection("SmallAreaFeature", "SmallAreasMetadata"),
             "Place": _PLACE,
             "SearchResults": {"type": "object", "required": ["query", "count", "results"], "additionalProperties": False,
                               "properties": {"query": NULLABLE_STRING, "count": {"type": "integer", "minimum": 0},

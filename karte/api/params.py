@@ -109,22 +109,46 @@ class QueryParams:
         return min_lon, min_lat, max_lon, max_lat
 
 
-def api_endpoint(allowed: Iterable[str], *, cached: bool = True) -> Callable:
+MAX_JSON_BODY_BYTES = 1_000_000  # a drawn polygon of MAX_VERTICES is ~60 kB
+
+
+def json_body(request: HttpRequest) -> object:
+    """The request's JSON body (a POST read), or ParameterError naming ``body``."""
+    import json
+
+    if len(request.body) > MAX_JSON_BODY_BYTES:
+        raise ParameterError(f"the body is larger than {MAX_JSON_BODY_BYTES // 1000} kB", "body", status=413)
+    try:
+        return json.loads(request.body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise ParameterError("the body must be JSON (a GeoJSON geometry or Feature)", "body") from None
+
+
+def api_endpoint(allowed: Iterable[str], *, cached: bool = True, post_read: bool = False) -> Callable:
     """GET/HEAD only (405 otherwise); query parameters checked; parameter errors as JSON 400;
-    answers from the database cached per data version and revalidated with ETag (``karte.httpcache``)."""
+    answers from the database cached per data version and revalidated with ETag (``karte.httpcache``).
+
+    ``post_read``: POST is accepted too, as a read whose question is too large for a URL (a drawn
+    polygon as GeoJSON); the view gets ``body=`` (the parsed JSON). Such a POST stores nothing and
+    uses no session or cookie, so it needs no CSRF token (CSRF guards against a forged request
+    acting with the visitor's credentials; this one has none to act with and changes nothing), and
+    it is never cached (``karte.httpcache`` caches GET/HEAD only)."""
     allowed = frozenset(allowed)
+    methods = ("GET", "HEAD", "POST") if post_read else ("GET", "HEAD")
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @csrf_exempt  # read-only: so a POST gets the honest 405, not a CSRF 403
         @wraps(view)
         def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            if request.method not in ("GET", "HEAD"):
+            if request.method not in methods:
                 response = error_response(ParameterError(
                     f"method {request.method} not allowed: the API is read-only", None, status=405))
-                response["Allow"] = "GET, HEAD"
+                response["Allow"] = ", ".join(methods)
                 return response
             try:
                 params = QueryParams(request, allowed)
+                if post_read:
+                    kwargs["body"] = json_body(request) if request.method == "POST" else None
                 return view(request, params, *args, **kwargs)
             except ParameterError as error:
                 return error_response(error)

@@ -200,6 +200,44 @@ def published_layer_view(layer: PublishedLayer):
     return view
 
 
+@api_endpoint({"bbox", "year", "format"})
+def small_areas_list(request: HttpRequest, params: QueryParams) -> HttpResponse:
+    """Census small areas in a box, with their census ratios, change and suppressed flags."""
+    fmt = params.choice("format", FORMATS, "json")
+    bbox = params.bbox("bbox")
+    if bbox is None:
+        raise layers.ParameterError("bbox=minlon,minlat,maxlon,maxlat is required (small areas are many)", "bbox")
+    collection = layers.small_areas_collection(bbox, year=_year(params))
+    if fmt == "csv":
+        for feature in collection["features"]:
+            feature["properties"]["suppressed"] = " ".join(feature["properties"]["suppressed"])
+    return _respond(collection, fmt, "small-areas.csv")
+
+
+AREA_FORMATS = ("json", "geojson", "csv")
+
+
+@api_endpoint({*layers.AREA_PARAMETERS, "year", "format"}, post_read=True)
+def area_view(request: HttpRequest, params: QueryParams, body=None) -> HttpResponse:
+    """The karte of any area: GET names it in the query (codes / geometry / lon,lat,radius), POST
+    sends a GeoJSON geometry (or Feature, or {"codes": [...]}) as the body. Nothing is stored."""
+    fmt = params.choice("format", AREA_FORMATS, "json")
+    year = _year(params)
+    if body is not None:
+        given = [name for name in layers.AREA_PARAMETERS if params.text(name) is not None]
+        if given:
+            raise layers.ParameterError("a POST names the area in its body, not in the query", given[0])
+        spec = layers.parse_area_json(body)
+    else:
+        spec = layers.parse_area_query({name: params.text(name) or "" for name in layers.AREA_PARAMETERS})
+    report = layers.area_report(spec, year=year)
+    if fmt == "csv":
+        return csv_response(collection_to_csv(rows_collection(layers.area_csv_rows(report))), "area-karte.csv")
+    if fmt == "geojson":
+        return json_response(layers.area_feature(report), geojson=True)
+    return json_response(layers.area_record(report))
+
+
 @api_endpoint(set(), cached=False)  # built once per process, from code alone
 def openapi_json(request: HttpRequest, params: QueryParams) -> HttpResponse:
     return json_response(openapi_document())

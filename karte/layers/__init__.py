@@ -8,6 +8,8 @@ exports show.
 - :mod:`.catalogue` — the indicator catalogue and class breaks (via ``spatial.compare``);
 - :mod:`.collections` — the layers as FeatureCollections (districts, wards, resources, candidates, sites);
 - :mod:`.report` — what one district's karte shows, and a ward's districts side by side;
+- :mod:`.area` — the karte of any area (small areas picked, a drawn polygon, a walking circle);
+- :mod:`.small_areas` — the census small areas as a map layer with their own ratios;
 - :mod:`.change` — the previous census of any set of small areas, through the correspondence table;
 - :mod:`.placenames` (pure) and :mod:`.search` — the place search;
 - :mod:`.extensions` — what other apps add to a karte (sections, map layers, published layers);
@@ -16,6 +18,18 @@ exports show.
 It reads the models (and the spatial core's registry and classifier) and is read by ``karte.views``,
 ``karte.api``, ``karte.printing`` and ``karte.export``; it imports none of those.
 """
+from .area import (
+    AREA_PARAMETERS,
+    AreaReport,
+    AreaSpec,
+    area_csv_rows,
+    area_feature,
+    area_record,
+    area_report,
+    parse_area_json,
+    parse_area_query,
+)
+from .small_areas import SMALL_AREA_INDICATORS, small_areas_collection
 from .catalogue import (
     CLASS_SCHEMES,
     MAP_INDICATOR_ORDER,
@@ -76,6 +90,8 @@ from .report import (
 )
 
 __all__ = [
+    "AREA_PARAMETERS", "AreaReport", "AreaSpec", "area_csv_rows", "area_feature", "area_record", "area_report",
+    "parse_area_json", "parse_area_query", "SMALL_AREA_INDICATORS", "small_areas_collection",
     "AgeingTrend", "CLASS_SCHEMES", "LAYERS", "MAP_INDICATOR_ORDER", "MAX_SIMPLIFY_M", "METADATA_MEMBER",
     "DataReport", "DistrictReport", "IndicatorRow", "NotFoundError", "ParameterError", "Pyramid", "WardOverview",
     "build_collection", "candidates", "candidates_collection", "catalogue_payload", "indicator_breaks",

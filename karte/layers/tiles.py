@@ -325,19 +325,22 @@ def _postgis_tile(layer: str, z: int, x: int, y: int) -> bytes:
 
 # Python (SpatiaLite, or any backend) --------------------------------------------------------------
 
-def _in_box(queryset, box: tuple[float, float, float, float]):
-    """``queryset`` narrowed to rows whose geometry's bounding box meets ``box`` (lon/lat), through
-    the spatial index: PostGIS ``&&``; on SpatiaLite the R*Tree Django made for the column."""
+def in_box(queryset, box: tuple[float, float, float, float], field: str = "geom"):
+    """``queryset`` narrowed to rows whose geometry (``field``) has a bounding box meeting ``box``
+    (lon/lat), through the spatial index: PostGIS ``&&``; on SpatiaLite the R*Tree Django made for
+    the column."""
     if connection.vendor == "postgresql":
         from django.contrib.gis.geos import Polygon
 
-        return queryset.filter(geom__bboverlaps=Polygon.from_bbox(box))
-    index = connection.ops.quote_name(f"idx_{queryset.model._meta.db_table}_geom")
+        return queryset.filter(**{f"{field}__bboverlaps": Polygon.from_bbox(box)})
+    index = connection.ops.quote_name(f"idx_{queryset.model._meta.db_table}_{field}")
     minx, miny, maxx, maxy = box
     return queryset.filter(pk__in=RawSQL(
         f"SELECT pkid FROM {index} WHERE xmin <= %s AND xmax >= %s AND ymin <= %s AND ymax >= %s",
         (maxx, minx, maxy, miny),
     ))
+
+
 
 
 def _tile_geometry(geom, z: int, x: int, y: int, tolerance: float):
@@ -364,7 +367,7 @@ def _python_features(layer: str, z: int, x: int, y: int) -> list[dict]:
     features = []
     if layer == "districts":
         years = district_indicator_years()
-        districts = list(_in_box(District.objects.all(), box).select_related("city", "ward").order_by("code"))
+        districts = list(in_box(District.objects.all(), box).select_related("city", "ward").order_by("code"))
         values: dict[str, dict[str, float]] = {}
         if years and districts:
             selected = Q()
@@ -387,7 +390,7 @@ def _python_features(layer: str, z: int, x: int, y: int) -> list[dict]:
             properties.update(values.get(district.code, {}))
             features.append({"geometry": geometry, "properties": properties})
     else:
-        areas = _in_box(CensusArea.objects.filter(census_year=small_area_year()), box).order_by("key_code")
+        areas = in_box(CensusArea.objects.filter(census_year=small_area_year()), box).order_by("key_code")
         for area in areas:
             geometry = _tile_geometry(area.geom, z, x, y, tolerance)
             if geometry is not None:

@@ -108,16 +108,43 @@ def district_map_figure(
     """A matplotlib figure of one district: the basemap (when there is one), its boundary,
     neighbouring districts, resources by kind (marker shape per kind) and numbered candidate ひろば
     sites. Drawn in the city's projected CRS. The caller closes the figure."""
+    return area_map_figure(district.geom, district.city, resources, candidate_resources, size_mm=size_mm, dpi=dpi,
+                           name=district.name_ja, exclude=district)
+
+
+def area_map_png(*args, dpi: int = 170, **kwargs) -> bytes:
+    """A PNG map of any area (an area karte): :func:`area_map_figure` with the same arguments, saved."""
+    fig = area_map_figure(*args, dpi=dpi, **kwargs)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, pil_kwargs={"compress_level": 2})
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def area_map_figure(
+    geom,
+    city,
+    resources: list[Resource],
+    candidate_resources: list[Resource],
+    *,
+    size_mm: tuple[float, float] = (180, 105),
+    dpi: int = 170,
+    name: str = "",
+    exclude: District | None = None,
+):
+    """The map of :func:`district_map_figure` for any area: ``geom`` a GEOS (multi)polygon in
+    EPSG:6668 drawn as the outlined area over the districts around it (``exclude``: the district
+    that is the area itself). The caller closes the figure."""
     family = matplotlib_japanese()
-    srid = district.city.projected_srid
+    srid = city.projected_srid
     projected = f"EPSG:{srid}"
-    target = _frame([district.geom], 6668, name=[district.name_ja]).to_crs(projected)
+    target = _frame([geom], 6668, name=[name]).to_crs(projected)
     minx, miny, maxx, maxy = target.total_bounds
     pad = max(maxx - minx, maxy - miny) * 0.06
 
-    neighbours = District.objects.filter(city=district.city, geom__intersects=district.geom.buffer(0.01)).exclude(
-        pk=district.pk
-    )
+    neighbours = District.objects.filter(city=city, geom__intersects=geom.buffer(0.01))
+    if exclude is not None:
+        neighbours = neighbours.exclude(pk=exclude.pk)
     basemap = basemap_for((minx - pad, miny - pad, maxx + pad, maxy + pad), srid, size_mm[0] * MAP_WIDTH_SHARE)
     fig, ax = plt.subplots(figsize=(size_mm[0] / 25.4, size_mm[1] / 25.4), dpi=dpi)
     style = PLAIN_STYLE if basemap is None else OVER_BASEMAP_STYLE

@@ -9,13 +9,13 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from weasyprint import HTML
 
-from karte.layers import DistrictReport, NotFoundError, district_report, lookups
+from karte.layers import AreaReport, DistrictReport, NotFoundError, district_report, lookups
 from karte.layers.extensions import DistrictSection, district_sections
 from karte.models import District, Ward
 
 from karte.charts import ageing_trend_svg
 
-from .maps import district_map_png
+from .maps import area_map_png, district_map_png
 
 
 @dataclass
@@ -85,13 +85,35 @@ def ward_pdf(ward: Ward, progress: Callable[[int, int], None] | None = None) -> 
     return render_karte_pdf(districts, ward=ward, progress=progress)
 
 
-def pdf_filename(district: District | None = None, ward: Ward | None = None) -> str:
+def area_pdf(report: AreaReport) -> bytes:
+    """The A4 karte of any area (:func:`karte.layers.area_report`), laid out as a district's."""
+    from django.contrib.gis.geos import GEOSGeometry
+
+    from karte.models import STORAGE_SRID
+    from karte.pyramid import population_pyramid_svg
+
+    with translation.override("ja"):
+        geom = GEOSGeometry(report.geometry.wkt, srid=STORAGE_SRID)
+        png = area_map_png(geom, report.city, report.resources, [c.resource for c in report.candidates],
+                           name=report.title)
+        pyramid = "" if report.pyramid is None else population_pyramid_svg(
+            report.pyramid.male, report.pyramid.female, title=f"{report.pyramid.year}年（人）")
+        html = render_to_string("karte/print/area.html", {
+            "report": report, "title": f"{report.title} カルテ", "printed_on": timezone.localdate(),
+            "map_src": "data:image/png;base64," + base64.b64encode(png).decode("ascii"), "pyramid_svg": pyramid,
+        })
+    return HTML(string=html).write_pdf()
+
+
+def pdf_filename(district: District | None = None, ward: Ward | None = None, area: AreaReport | None = None) -> str:
     """A file name a facilitator recognises, e.g. ``karte_14131_川崎区.pdf``."""
     date = timezone.localdate().strftime("%Y%m%d")
+    if area is not None:
+        return f"karte_area_{area.city.code}_{date}.pdf"
     if district is not None:
         return f"karte_{district.code}_{district.name_ja}_{date}.pdf"
     assert ward is not None
     return f"karte_{ward.code}_{ward.name_ja}_{date}.pdf"
 
 
-__all__ = ["district_pdf", "ward_pdf", "render_karte_pdf", "pdf_filename"]
+__all__ = ["area_pdf", "district_pdf", "ward_pdf", "render_karte_pdf", "pdf_filename"]

@@ -90,6 +90,10 @@ def ui_strings() -> dict[str, str]:
         "chosen_site": _("選定された候補地"), "newly_covered": _("新たに届く高齢者"),
         "persons": _("人"), "address": _("所在地"), "legend_note": _("区分は市内全地区の値による"),
         "order": _("選定順"), "districts_shown": _("表示中の地区"), "contributed": _("住民の投稿"),
+        "small_areas": _("小地域"), "suppressed": _("秘匿（値なし）"),
+        "not_small_area": _("この指標は小地域の値がありません（地区の指標）"),
+        "area_around": _("この地点の徒歩圏のカルテ"), "selected_areas": _("選んだ小地域"), "vertices": _("頂点"),
+        "click_centre": _("地図で中心をクリック"),
         "diverging_note": _("前回の国勢調査からの変化（ポイント）。赤: 悪い方向、青: 良い方向、白に近いほど変化が小さい"),
     }
 
@@ -104,6 +108,8 @@ def map_urls() -> dict[str, str]:
         "siting": reverse("api:siting-latest"),
         "district_page": reverse("district", args=["__code__"]),
         "district_tiles": reverse("tilejson", args=["districts"]),
+        "small_areas": reverse("api:small-areas"),
+        "area_page": reverse("area"),
     }
 
 
@@ -237,6 +243,57 @@ def district_page(district: District) -> dict[str, Any]:
         "map_config": {
             "tiles": tile_config(), "layers": map_layers, "strings": ui_strings(),
             "kinds": list(kinds.values()), "language": language(), "extra_layers": extra_layers,
+            "urls": {"area_page": reverse("area")},
+        },
+    }
+
+
+def area_urls(query: dict[str, str]) -> dict[str, str]:
+    """The permalink, PDF and exports of an area karte (its area is in the query string)."""
+    from urllib.parse import urlencode
+
+    encoded = urlencode(query)
+    api = reverse("api:area")
+    return {"page": f"{reverse('area')}?{encoded}", "pdf": f"{reverse('area-karte-pdf')}?{encoded}",
+            "json": f"{api}?{encoded}", "csv": f"{api}?{encoded}&format=csv", "geojson": f"{api}?{encoded}&format=geojson"}
+
+
+def area_page(query) -> dict[str, Any]:
+    """The karte of any area named in ``query`` (codes / geometry / lon,lat,radius; see
+    :func:`karte.layers.parse_area_query`), laid out like a district's."""
+    from karte.layers.encoding import geometry_to_geojson
+    from karte.models import STORAGE_SRID
+
+    catalogue = layers.indicator_catalogue()
+    spec = layers.parse_area_query({name: query.get(name, "") for name in layers.AREA_PARAMETERS})
+    report = layers.area_report(
+        spec, label=lambda code: layers.indicator_label(catalogue.get(code), code, english=english()))
+    kinds = {entry["code"]: entry for entry in kind_entries([kind for kind, _ in report.resource_groups])}
+    outline = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name_ja": report.title},
+         "geometry": geometry_to_geojson(report.geometry, source_srid=STORAGE_SRID)}]}
+    pyramid_total = None
+    if report.pyramid is not None:
+        pyramid_total = sum(report.pyramid.male.values()) + sum(report.pyramid.female.values())
+    return {
+        "report": report,
+        "rows": report.rows,
+        "columns": report.columns,
+        "method_label": {"whole": _("小地域の合計"), "area": _("面積按分"),
+                         "dasymetric": _("ダシメトリック按分")}[report.method],
+        "pyramid_svg": pyramid_svg(report.pyramid),
+        "pyramid_total": pyramid_total,
+        "resources_by_kind": [(kinds[kind], items) for kind, items in report.resource_groups],
+        "resource_count": len(report.resources),
+        "candidates": report.candidates,
+        "sources": report.sources,
+        "urls": area_urls(report.query),
+        "map_config": {
+            "tiles": tile_config(), "strings": ui_strings(), "kinds": list(kinds.values()), "language": language(),
+            "extra_layers": [], "urls": {"area_page": reverse("area")},
+            "layers": {"district": outline,
+                       "resources": layers.resources_collection(report.resources, point_geometry=True),
+                       "candidates": layers.candidates_collection(report.candidates)},
         },
     }
 
@@ -316,7 +373,7 @@ def siting_page(form, run: SitingRun | None, error: str = "") -> dict[str, Any]:
     }
 
 
-__all__ = ["map_page", "district_page", "ward_page", "siting_page", "tile_config", "kind_entries", "ui_strings"]
+__all__ = ["map_page", "district_page", "area_page", "ward_page", "siting_page", "tile_config", "kind_entries", "ui_strings"]
 
 
 def data_report_page(city_code: str) -> dict[str, Any]:

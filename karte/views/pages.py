@@ -42,6 +42,17 @@ def district_detail(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @cached_read(shared=False)
+def area_detail(request: HttpRequest) -> HttpResponse:
+    """The karte of any area (``?codes=…``, ``?geometry=…`` or ``?lon=&lat=&radius=``): the same
+    layout as a district's; a bad, too large or out-of-city area gets the page with its message (400)."""
+    try:
+        page = context.area_page(request.GET)
+    except layers.ParameterError as error:
+        return render(request, "karte/area.html", {"error": error.message, "parameter": error.parameter}, status=400)
+    return render(request, "karte/area.html", page)
+
+
+@cached_read(shared=False)
 @page_errors
 def ward_detail(request: HttpRequest, code: str) -> HttpResponse:
     """A ward's districts side by side: one sortable row per district, one column per indicator."""

@@ -1,4 +1,4 @@
-"""PDF downloads of the printable karte: one district, or every district of a ward."""
+"""PDF downloads of the printable karte: one district, every district of a ward, or any area."""
 from __future__ import annotations
 
 from urllib.parse import quote
@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 
 from karte import layers
 from karte.httpcache import cached_read
-from karte.printing.pdf import district_pdf, pdf_filename, ward_pdf
+from karte.printing.pdf import area_pdf, district_pdf, pdf_filename, ward_pdf
 
 from .errors import page_errors
 
@@ -32,3 +32,12 @@ def district_karte_pdf(request: HttpRequest, code: str) -> HttpResponse:
 def ward_karte_pdf(request: HttpRequest, code: str) -> HttpResponse:
     ward = layers.get_ward(code)
     return _pdf_response(ward_pdf(ward), pdf_filename(ward=ward))
+
+
+@cached_read(shared=True)
+@page_errors
+def area_karte_pdf(request: HttpRequest) -> HttpResponse:
+    """The printed karte of any area (the area in the query string, as on its page)."""
+    spec = layers.parse_area_query({name: request.GET.get(name, "") for name in layers.AREA_PARAMETERS})
+    report = layers.area_report(spec)
+    return _pdf_response(area_pdf(report), pdf_filename(area=report))

@@ -1,10 +1,14 @@
-"""python manage.py print_karte --district CODE | --ward CODE --out FILE.pdf"""
+"""python manage.py print_karte --district CODE | --ward CODE | --area QUERY --out FILE.pdf
+
+``--area`` takes the area page's query string, e.g. ``"codes=14133003001,14133003002"`` or
+``"lon=139.70&lat=35.53&radius=800"`` (see karte.layers.area)."""
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from karte.layers import AREA_PARAMETERS, ParameterError, area_report, parse_area_query
 from karte.models import District, Ward
-from karte.printing.pdf import district_pdf, ward_pdf
+from karte.printing.pdf import area_pdf, district_pdf, ward_pdf
 
 
 class Command(BaseCommand):
@@ -14,9 +18,28 @@ class Command(BaseCommand):
         which = parser.add_mutually_exclusive_group(required=True)
         which.add_argument("--district", help="district code")
         which.add_argument("--ward", help="ward JIS code, e.g. 14131")
+        which.add_argument("--area", help="an area as the area page's query string, e.g. 'codes=A,B' or "
+                                          "'lon=139.70&lat=35.53&radius=800'")
         parser.add_argument("--out", required=True, type=Path, help="PDF file to write")
 
-    def handle(self, *args, district=None, ward=None, out: Path, **options):
+    def handle(self, *args, district=None, ward=None, area=None, out: Path, **options):
+        if area:
+            from urllib.parse import parse_qsl
+
+            query = dict(parse_qsl(area))
+            try:
+                unknown = sorted(set(query) - set(AREA_PARAMETERS))
+                if unknown:
+                    raise ParameterError(f"unknown part {unknown[0]!r}; an area is named by "
+                                         f"{', '.join(AREA_PARAMETERS)}", unknown[0])
+                report = area_report(parse_area_query(query))
+            except ParameterError as error:
+                raise CommandError(f"--area: {error.message}") from None
+            pdf = area_pdf(report)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_bytes(pdf)
+            self.stdout.write(f"print_karte: wrote {out} ({len(pdf) / 1024:.0f} KiB) for {report.title}")
+            return
         if district:
             try:
                 target = District.objects.select_related("city", "ward").get(code=district)

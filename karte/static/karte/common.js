@@ -81,8 +81,16 @@
       + (props.address ? "<br>" + escapeHtml(strings.address) + ": " + escapeHtml(props.address) : "");
   }
 
+  // A link to the karte of the walking circle around a point (a candidate site): /area/?lon=&lat=&radius=.
+  function areaAroundLink(areaPage, props, strings) {
+    if (!areaPage || props.lon === null || props.lon === undefined) return "";
+    const query = "?lon=" + encodeURIComponent(props.lon) + "&lat=" + encodeURIComponent(props.lat)
+      + "&radius=" + encodeURIComponent(props.walk_distance_m || 500);
+    return '<br><a class="popup-link area-around" href="' + escapeHtml(areaPage + query) + '">' + escapeHtml(strings.area_around || "") + " →</a>";
+  }
+
   global.KarteCommon = {
-    readConfig, numberFormatter, withUnit, escapeHtml, addBasemap, kindIcon, kindLabel, districtName, wardName, resourcePopup,
+    areaAroundLink, readConfig, numberFormatter, withUnit, escapeHtml, addBasemap, kindIcon, kindLabel, districtName, wardName, resourcePopup,
     paintColours,
   };
   paintColours(document);  // the page's own swatches (scripts load at the end of <body>)

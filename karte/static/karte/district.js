@@ -32,7 +32,8 @@
       icon: L.divIcon({ className: "candidate-icon", html: "<span>" + fmt0(p.rank) + "</span>", iconSize: [22, 22] }),
       title: p.name || "", zIndexOffset: 500,
     }).bindPopup("<strong>" + C.escapeHtml(S.candidate) + " " + fmt0(p.rank) + ": " + C.escapeHtml(p.name || "—") + "</strong><br>"
-      + C.escapeHtml(S.score) + ": " + fmt1(p.score) + "<br>" + C.escapeHtml(S.walk_circle) + ": " + fmt0(p.walk_distance_m) + "\u2009m")
+      + C.escapeHtml(S.score) + ": " + fmt1(p.score) + "<br>" + C.escapeHtml(S.walk_circle) + ": " + fmt0(p.walk_distance_m) + "\u2009m"
+      + C.areaAroundLink((config.urls || {}).area_page, p, S))
       .addTo(map);
   });
   // Layers other apps add (karte.layers.extensions): markers with a glyph; popups show text only.

@@ -26,6 +26,7 @@
   const map = L.map("map", { zoomControl: true, maxZoom: 18, zoomSnap: 0.5 }).setView([35.57, 139.6], 11);
   (window.KarteMaps = window.KarteMaps || []).push(map);  // the place search (search.js) zooms it
   C.addBasemap(map, config.tiles);
+  window.KarteMapView = { map: map, config: config };  // for area_select.js (small areas, area tools)
   map.createPane("wardsPane").style.zIndex = 420;
   map.getPane("wardsPane").style.pointerEvents = "none";
 
@@ -227,7 +228,8 @@
         L.circleMarker(latlng, { radius: 7, color: "#fff", weight: 2, fillColor: "#6a51a3", fillOpacity: 1, className: "karte-candidate" })
           .bindPopup("<strong>" + C.escapeHtml(S.candidate) + " " + fmt0(p.rank) + ": " + C.escapeHtml(p.name || "—") + "</strong><br>"
             + C.escapeHtml(C.kindLabel(p, config.kinds)) + "<br>" + C.escapeHtml(S.score) + ": " + fmt1(p.score)
-            + "<br>" + C.escapeHtml(S.walk_circle) + ": " + fmt0(p.walk_distance_m) + "\u2009m")
+            + "<br>" + C.escapeHtml(S.walk_circle) + ": " + fmt0(p.walk_distance_m) + "\u2009m"
+            + C.areaAroundLink(config.urls.area_page, p, S))
           .addTo(group);
       });
       overlays.candidates = group;
