@@ -15,7 +15,8 @@ reference; in short (all optional in development):
   the client address from ``X-Forwarded-For``.
 - ``DATABASE_URL``: ``postgis://user:pass@host:5432/name`` for PostGIS; default is an embedded
   SpatiaLite file at ``var/karte.sqlite3`` (override with ``spatialite:////abs/path.sqlite3``), opened
-  in WAL mode with a ``KARTE_SQLITE_TIMEOUT`` (default 30 s) busy timeout.
+  in WAL mode with a ``KARTE_SQLITE_TIMEOUT`` (default 30 s) busy timeout. ``CONN_MAX_AGE``: seconds a
+  connection is kept (default 0; 60 for PostGIS in production, with a health check before reuse).
 - ``KARTE_TASKS_URL``: the task queue: ``sqlite:////abs/path`` (default ``var/tasks.sqlite3``: no server),
   ``redis://host:6379/0`` or ``postgresql://…``; ``immediate`` runs tasks in the caller (tests).
 - ``KARTE_TILES``: basemap for the map pages: ``gsi`` (地理院タイル, default), ``osm`` or ``none``.
@@ -176,7 +177,11 @@ def _database_config() -> dict:
     if url.startswith("postgres://") or url.startswith("postgresql://"):
         # A plain Postgres URL would silently drop the spatial backend.
         url = "postgis://" + url.split("://", 1)[1]
-    config = dj_database_url.parse(url, conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")))
+    # In production a PostgreSQL connection is kept by each server thread for a minute (checked
+    # before reuse), not opened per request: a cached answer is then one short query away.
+    persistent = PRODUCTION and url.startswith("postgis://")
+    config = dj_database_url.parse(url, conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60" if persistent else "0")),
+                                   conn_health_checks=persistent)
     engine = config["ENGINE"]
     if engine not in {
         "django.contrib.gis.db.backends.spatialite",
