@@ -20,6 +20,17 @@ os.environ["KARTE_PRINT_TILES"] = "none"
 settings.KARTE_PRINT_TILES = "none"
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the site's language: a request in English (LocaleMiddleware) leaves English
+    active in the thread, and a later test's fixture would name its data in English."""
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 @pytest.fixture(scope="session")
 def artifacts_dir() -> Path:
     """Where tests leave screenshots, PDFs and PNGs for a person to look at."""
