@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.db.models import Q
 
-from karte import frames
+from karte.layers import frames
 from karte.models import CandidateSite, City, bump_data_version
 from karte.layers.lookups import resolve_city
 from karte.siting import Inputs, load_inputs, validate_kinds

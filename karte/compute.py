@@ -1,13 +1,13 @@
 """Compute every indicator of a city and store it as IndicatorValue rows (district, ward, city tiers).
 
-Reads the database through :mod:`karte.frames`, does the spatial work in :mod:`spatial`, and writes
+Reads the database through :mod:`karte.layers.frames`, does the spatial work in :mod:`spatial`, and writes
 in one transaction per city (old values of the recomputed indicators and years are replaced, so
 running twice gives the same rows). Tiers:
 
 * district (小学校区): census counts are areally interpolated from small areas
   (:func:`spatial.interpolation.area_interpolate`, suppressed cells imputed from the ward's share),
   dasymetrically — by where people live — when a population raster or 地域メッシュ population is
-  loaded (:func:`karte.frames.population_weights`), else by land area;
+  loaded (:func:`karte.layers.frames.population_weights`), else by land area;
 * ward (区): small areas nest in wards, so ward counts are exact sums of the small areas (with the
   same imputation); resource counts use the ward polygons;
 * city (市): sums over all small areas / districts.
@@ -33,7 +33,7 @@ import pandas as pd
 from django.conf import settings
 from django.db import transaction
 
-from karte import frames
+from karte.layers import frames
 from karte.layers.lookups import resolve_city
 from karte.models import (
     GATHERING_PLACE_KINDS,

@@ -22,7 +22,7 @@ import pandas as pd
 from django.db import transaction
 from django.utils.translation import gettext_noop
 
-from karte import frames
+from karte.layers import frames
 from karte.layers import ParameterError, lookups
 from karte.models import (
     GATHERING_PLACE_KINDS, CensusArea, CensusFigure, City, Resource, ResourceKind, SitingRun, Ward,

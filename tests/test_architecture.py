@@ -85,7 +85,7 @@ def test_karte_names_participation_only_in_the_project_wiring():
 def test_participation_reads_karte_through_its_public_functions():
     # Not karte's pages, API views or its siting service: the read side, the models, the one write
     # path for contributed resources, the printed karte and the API's parameter helpers.
-    forbidden = ("karte.views.pages", "karte.api.views", "karte.siting", "karte.compute", "karte.frames")
+    forbidden = ("karte.views.pages", "karte.api.views", "karte.siting", "karte.compute", "karte.layers.frames")
     assert modules_of("participation")
     assert _offending(modules_of("participation"), forbidden) == []
 
@@ -99,7 +99,7 @@ def test_encoding_and_errors_are_pure(module):
 def test_lower_layers_never_import_the_read_side_above_lookups():
     # The write side (importers, compute) and the spatial bridge may find a city through the one
     # lookup (karte.layers.lookups) but nothing else of the read side.
-    paths = modules_of("karte/importers") + [ROOT / "karte/compute.py", ROOT / "karte/frames.py",
+    paths = modules_of("karte/importers") + [ROOT / "karte/compute.py", ROOT / "karte/layers/frames.py",
                                              ROOT / "karte/siting.py", ROOT / "karte/candidates.py"]
     forbidden = ("karte.layers.collections", "karte.layers.report", "karte.layers.catalogue", "karte.views",
                  "karte.api", "karte.export", "karte.printing")

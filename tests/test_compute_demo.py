@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from karte import frames
+from karte.layers import frames
 from karte.models import CandidateSite, CensusArea, CensusFigure, City, District, IndicatorValue
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ import shapely
 from django.db.models import Sum
 
 from karte.demo import load_demo
-from karte.frames import shapely_from_geos
+from karte.layers.encoding import shapely_from_geos
 from karte.models import CensusArea, CensusFigure, City, Dataset, District, IndicatorValue, Resource, Ward
 
 CITY = "20202"

@@ -13,7 +13,7 @@ from django.contrib.gis.db.models import Extent as BoundingBox
 from django.contrib.gis.geos import GEOSGeometry
 from django.db import transaction
 
-from karte.frames import shapely_from_geos as from_geos
+from karte.layers.encoding import shapely_from_geos as from_geos
 from karte.models import STORAGE_SRID, CensusArea, City, Dataset, Ward, bump_data_version
 from loaders.boundaries import in_city
 from loaders.common import Extent, require_file, sha256_of

@@ -1,6 +1,7 @@
 """Karte's read side: everything that turns stored data into what pages, the API, printed karte and
 exports show.
 
+- :mod:`.frames` — the database as GeoDataFrames (storage CRS), what the compute step and notebooks read;
 - :mod:`.errors` — the one bad-input error (:class:`ParameterError`, HTTP status and parameter name);
 - :mod:`.encoding` — GeoJSON / CSV / JSON encoding, pure (no Django);
 - :mod:`.lookups` — codes to cities, wards, districts, siting runs; resource and candidate querysets;

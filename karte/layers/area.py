@@ -432,7 +432,7 @@ def _apportion_year(year: int, city: City, metric: BaseGeometry, lonlat: BaseGeo
         shapely.prepare(metric)
         cut = any(shapely.intersects(metric, g) and not shapely.contains(metric, g) for g in geoms)
         if cut:
-            from karte import frames  # the bridge to the population layers (rasters, mesh cells)
+            from karte.layers import frames  # the bridge to the population layers (rasters, mesh cells)
 
             population = frames.population_weights(year, crs, city)
             if population.raster is not None:
@@ -585,7 +585,7 @@ def area_report(spec: AreaSpec, *, year: int | None = None, top_candidates: int 
         raise ParameterError(f"範囲が広すぎます (the area is too large ({area_km2:.0f} km²; at most "
                              f"{MAX_AREA_KM2:g} km²): choose a smaller area or open the ward's page)", parameter)
     if year is None:
-        from karte.frames import census_years
+        from karte.layers.frames import census_years
 
         loaded = census_years(city)
         year = codes_year or (loaded[-1] if loaded else None)

@@ -2,7 +2,7 @@
 into a City, Ward, District or siting run, and the one set of querysets over resources and candidate
 sites. Every unknown code raises :class:`~karte.layers.errors.ParameterError` naming the parameter.
 
-Below the rest of the read side (only models and errors are imported), so ``karte.frames`` and the
+Below the rest of the read side (only models and errors are imported), so :mod:`.frames` and the
 siting service find cities the same way as the API does.
 """
 from __future__ import annotations

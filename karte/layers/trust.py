@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import pandas as pd
 
-from karte import frames
+from karte.layers import frames
 from .lookups import resolve_city
 from karte.models import City, Dataset, IndicatorValue, Resource
 

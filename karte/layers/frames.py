@@ -1,4 +1,9 @@
-"""Database → GeoDataFrames: the one bridge through which spatial work reads the database.
+"""Database → GeoDataFrames: the one bridge through which spatial work reads the database — the
+compute step (``karte.compute``, ``karte.siting``, ``karte.candidates``), the read side's own area
+karte and data report, and the notebooks.
+
+Below the rest of the read side: it imports only the models, :mod:`.lookups` (the one city lookup)
+and :mod:`.encoding`, so the write side can read through it without reaching the pages' layers.
 
 Every frame comes in the storage CRS, JGD2011 geographic (EPSG:6668, lon/lat degrees); the spatial
 core reprojects to the city's ``projected_srid`` (EPSG:6677 for Kawasaki) for metric work.
