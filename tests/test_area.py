@@ -205,6 +205,11 @@ def test_small_areas_layer_flags_suppressed_cells_and_carries_the_change(client,
     collection = response.json()
     meta = collection["karte:metadata"]
     assert meta["year"] == 2020 and meta["previous_year"] == 2015 and meta["sources"]
+    # The change rests on the 2015 census and the correspondence table: both are named as sources.
+    source_ids = {s["id"] for s in meta["sources"]}
+    earlier = CensusFigure.objects.filter(census_year=2015).values_list("dataset_id", flat=True).first()
+    links = CensusAreaCorrespondence.objects.values_list("dataset_id", flat=True).first()
+    assert earlier in source_ids and links in source_ids
     features = {f["properties"]["key_code"]: f["properties"] for f in collection["features"]}
     # A small area with a suppressed cell behind a ratio: that ratio is null and named, not 0.
     suppressed = CensusFigure.objects.filter(census_year=2020, status="suppressed",

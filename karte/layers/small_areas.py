@@ -2,8 +2,8 @@
 
 A small area's ratios are its own census cells (:func:`spatial.indicators.derived_indicators`, the
 rule of every tier); the change is against the previous census, whose cells are first carried
-over to the current codes by the correspondence table (``loaders.census.harmonise_to_new_codes``),
-as the area karte does. Suppressed cells (秘匿) are not imputed here: a ratio resting on one is
+over to the current codes by the correspondence table (:func:`.change.earlier_census`, through
+``loaders.census.harmonise_to_new_codes`` as the area karte does). Suppressed cells (秘匿) are not imputed here: a ratio resting on one is
 ``null`` and named in the feature's ``suppressed`` list, so the map shows it as suppressed, not as
 zero. Only the small areas in a bounding box are read (through the spatial index); a box holding
 more than :data:`MAX_FEATURES` is a ParameterError (zoom in).
@@ -13,10 +13,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from karte.models import STORAGE_SRID, CensusArea, CensusAreaCorrespondence, CensusFigure
-from loaders.census import harmonise_to_new_codes
+from karte.models import STORAGE_SRID, CensusArea, CensusFigure
 from spatial.indicators import AGE_KNOWN, INDICATORS, RATE_SPECS, changes, derived_indicators
 
+from .change import EarlierCensus, earlier_census
 from .encoding import base_metadata, feature, feature_collection, geometry_to_geojson, shapely_from_geos
 from .errors import ParameterError
 from .provenance import sources_for
@@ -41,22 +41,16 @@ def _wide(year: int, keys: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     return values.reindex(keys).astype(float), flags.reindex(keys).fillna(False).astype(bool)
 
 
-def _previous(year: int, keys: list[str]) -> pd.DataFrame:
-    """The previous census's cells carried over to ``keys`` (codes of ``year``) by the correspondence table."""
-    previous = year - 5
-    links = pd.DataFrame(list(CensusAreaCorrespondence.objects.filter(
-        old_year=previous, new_year=year, new_key_code__in=keys).values(
-        "old_key_code", "new_key_code", "area_share")), columns=["old_key_code", "new_key_code", "area_share"])
-    old_keys = sorted(set(links["old_key_code"]) | (set(keys) - set(links["new_key_code"])))
-    rows = list(CensusFigure.objects.filter(census_year=previous, key_code__in=old_keys, variable__in=_VARIABLES)
-                .values_list("key_code", "variable", "value", "status"))
-    if not rows:
-        return pd.DataFrame(index=keys)
-    tidy = pd.DataFrame(rows, columns=["key_code", "variable", "value", "status"])
-    moved = harmonise_to_new_codes(tidy, links)
+def _previous(year: int, keys: list[str]) -> tuple[pd.DataFrame, EarlierCensus | None]:
+    """The previous census's cells carried over to ``keys`` (codes of ``year``) by the correspondence
+    table (:func:`.change.earlier_census`), small areas × variables, a suppressed cell NaN."""
+    earlier = earlier_census(keys, year, variables=_VARIABLES)
+    if earlier is None or earlier.figures.empty:
+        return pd.DataFrame(index=keys), None
+    moved = earlier.figures.copy()
     moved.loc[moved["status"].isin(["suppressed", "unknown", "merged"]), "value"] = np.nan
-    return moved.pivot_table(index="key_code", columns="variable", values="value", aggfunc="first",
-                             dropna=False).reindex(keys).astype(float)
+    wide = moved.pivot_table(index="key_code", columns="variable", values="value", aggfunc="first", dropna=False)
+    return wide.reindex(keys).astype(float), earlier
 
 
 def small_areas_collection(bbox: tuple[float, float, float, float], *, year: int | None = None) -> dict:
@@ -83,11 +77,12 @@ def small_areas_collection(bbox: tuple[float, float, float, float], *, year: int
     dataset_ids = set(values.attrs.get("dataset_ids", []))
     dataset_ids |= set(areas.exclude(dataset=None).values_list("dataset_id", flat=True).distinct())
     ratios = derived_indicators(values, codes=SMALL_AREA_INDICATORS)
-    previous = _previous(year, keys)
+    previous, earlier = _previous(year, keys)
     delta = pd.DataFrame(index=keys)
-    if len(previous.columns):
+    if earlier is not None and len(previous.columns):
         delta = changes(ratios, derived_indicators(previous, codes=SMALL_AREA_INDICATORS), SMALL_AREA_INDICATORS)
-        metadata["previous_year"] = year - 5
+        metadata["previous_year"] = earlier.earlier_year
+        dataset_ids |= set(earlier.dataset_ids)  # the previous census and the correspondence table
     # Per small area: which ratios rest on a suppressed cell (one frame, not a lookup per cell).
     suppressed_by_code = pd.DataFrame({
         spec.code: flags[[v for v in spec.numerator + spec.denominator if v in flags.columns]].any(axis=1)
