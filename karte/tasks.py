@@ -1,4 +1,4 @@
-"""Background jobs: long work (the exact siting, a ward's PDF batch, fetching open data) off the request.
+"""Background jobs: long work (the exact siting, a ward's or a city's PDF batch, fetching open data) off the request.
 
 Contract:
 
@@ -541,27 +541,45 @@ def job_file(job: BackgroundJob, suffix: str) -> Path:
     return Path(settings.KARTE_JOB_FILES_DIR) / f"{job.public_id}{suffix}"
 
 
-@job_kind("ward_pdf", time_limit_s=1800, label="区の印刷用カルテ")
-def ward_pdf_task(job: JobContext, *, ward: str) -> dict[str, Any]:
-    """Every district of a ward printed as one PDF (with a cover page), written beside the job; the
-    file appears whole or not at all (written to a temporary name, then renamed)."""
-    from .layers import get_ward
-    from .printing.pdf import pdf_filename, ward_pdf
-
-    target = get_ward(ward, parameter="ward")
+def _print_batch(job: JobContext, print_pdf: Callable[..., bytes], filename: str, districts: int) -> dict[str, Any]:
+    """A batch of district karte (``print_pdf(progress=…)``) written beside the job; the file appears
+    whole or not at all (written to a temporary name, then renamed)."""
 
     def pages(done: int, total: int) -> None:
         job.progress(90 * done / total, gettext_noop("地区のページを作っています"))
 
-    pdf = ward_pdf(target, progress=pages)
+    pdf = print_pdf(progress=pages)
     job.progress(95, gettext_noop("PDFを保存しています"))
     path = job_file(job.job, ".pdf")
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".part")
     partial.write_bytes(pdf)
     partial.replace(path)
-    return {"file": path.name, "filename": pdf_filename(ward=target), "content_type": "application/pdf",
-            "bytes": len(pdf), "districts": target.districts.count()}
+    return {"file": path.name, "filename": filename, "content_type": "application/pdf", "bytes": len(pdf),
+            "districts": districts}
+
+
+@job_kind("ward_pdf", time_limit_s=1800, label="区の印刷用カルテ")
+def ward_pdf_task(job: JobContext, *, ward: str) -> dict[str, Any]:
+    """Every district of a ward printed as one PDF (with a cover page)."""
+    from .layers import get_ward
+    from .printing.pdf import pdf_filename, ward_pdf
+
+    target = get_ward(ward, parameter="ward")
+    return _print_batch(job, lambda progress: ward_pdf(target, progress=progress), pdf_filename(ward=target),
+                        target.districts.count())
+
+
+@job_kind("city_pdf", time_limit_s=3600, label="市の印刷用カルテ")
+def city_pdf_task(job: JobContext, *, city: str) -> dict[str, Any]:
+    """Every district of a city printed as one PDF (with a cover page): a 市 without wards, or a
+    whole city at once."""
+    from .layers import get_city
+    from .printing.pdf import city_pdf, pdf_filename
+
+    target = get_city(city, parameter="city")
+    return _print_batch(job, lambda progress: city_pdf(target, progress=progress), pdf_filename(city=target),
+                        target.districts.count())
 
 
 @job_kind("open_data", time_limit_s=7200, label="オープンデータの取得", own_transactions=True)

@@ -30,7 +30,7 @@ PYTHON_MESSAGES = re.compile(
     r"OperationalError|DoesNotExist|Exception Value"
 )
 # The PDF routes render a whole karte: request their bad paths only (query strings are not read).
-PATHS_ONLY = {"district-karte-pdf", "ward-karte-pdf"}
+PATHS_ONLY = {"district-karte-pdf", "ward-karte-pdf", "city-karte-pdf"}
 
 
 def _routes(resolver=None, prefix: str = "", namespace: str = "") -> list[tuple[str, str, dict[str, str]]]:

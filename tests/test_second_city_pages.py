@@ -154,3 +154,68 @@ def test_the_city_page_sets_every_district_side_by_side(second_city_db, db, clie
     assert f"{ageing.value:.1f}" in city_row
     assert f'href="/cities/{CITY}/"' in html  # the navigation leads here
     assert client.get("/cities/99999/").status_code == 404
+
+
+def _pdf_text(path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True).stdout
+
+
+def test_a_city_without_wards_prints_every_district_behind_a_cover(second_city_db, db, client, tmp_path, artifacts_dir):
+    districts = list(District.objects.filter(city__code=CITY).order_by("code"))
+    assert f'href="/cities/{CITY}/karte.pdf"' in client.get(f"/cities/{CITY}/").content.decode()
+    response = client.get(f"/cities/{CITY}/karte.pdf")
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert CITY in response["Content-Disposition"]
+    pdf = tmp_path / "city.pdf"
+    pdf.write_bytes(response.content)
+    shutil.copy(pdf, artifacts_dir / "karte_city_20202.pdf")
+    pages = _pdf_text(pdf).split("\f")
+    cover = pages[0]
+    assert "松本市" in cover and f"{len(districts)} 地区" in cover and "区域" not in cover
+    assert all(d.name_ja in cover for d in districts)
+    assert all(any(d.name_ja in page for page in pages[1:]) for d in districts)
+
+
+def test_a_city_of_more_districts_than_one_request_prints_is_sent_to_the_background(second_city_db, db, client,
+                                                                                     monkeypatch):
+    from karte.models import bump_data_version
+    from karte.printing import pdf
+
+    bump_data_version()  # a new data version: nothing cached from another test answers here
+    monkeypatch.setattr(pdf, "MAX_DISTRICTS_AT_ONCE", 2)
+    response = client.get(f"/cities/{CITY}/karte.pdf")
+    assert response.status_code == 400 and "background" in response.content.decode()
+    assert "/karte.pdf" not in client.get(f"/cities/{CITY}/").content.decode()
+
+
+def test_staff_print_a_city_in_the_background_and_the_public_may_not(second_city_db, db, client, tmp_path, settings):
+    from django.contrib.auth.models import User
+
+    from karte.models import BackgroundJob
+
+    settings.KARTE_JOB_FILES_DIR = tmp_path
+    assert "karte-job" not in client.get(f"/cities/{CITY}/").content.decode()
+    refused = client.post(f"/cities/{CITY}/karte-job")
+    assert refused.status_code == 302 and "/accounts/login/" in refused["Location"]
+    assert not BackgroundJob.objects.exists()
+    client.force_login(User.objects.create_user("office", password="a-long-passphrase-9", is_staff=True))
+    assert f'action="/cities/{CITY}/karte-job"' in client.get(f"/cities/{CITY}/").content.decode()
+    response = client.post(f"/cities/{CITY}/karte-job")
+    job = BackgroundJob.objects.get(kind="city_pdf")
+    assert response.status_code == 302 and response["Location"] == f"/jobs/{job.public_id}/view"
+    assert job.status == "done"  # immediate mode in the tests
+    assert job.result["districts"] == District.objects.filter(city__code=CITY).count()
+    path = tmp_path / job.result["file"]
+    assert "松本市" in _pdf_text(path).split("\f")[0]
+    assert client.post("/cities/99999/karte-job").status_code == 404
+
+
+def test_print_karte_prints_a_city(second_city_db, db, tmp_path):
+    from django.core.management import CommandError, call_command
+
+    out = tmp_path / "city.pdf"
+    call_command("print_karte", city=CITY, out=out)
+    cover = _pdf_text(out).split("\f")[0]
+    assert all(d.name_ja in cover for d in District.objects.filter(city__code=CITY))
+    with pytest.raises(CommandError, match="no city with code '99999'"):
+        call_command("print_karte", city="99999", out=out)

@@ -1,4 +1,5 @@
-"""A4 PDFs of district karte, one district or a whole ward (with a cover page listing its districts)."""
+"""A4 PDFs of district karte: one district, a whole ward or a whole city (with a cover page listing
+its districts), or any area."""
 from __future__ import annotations
 
 import base64
@@ -9,9 +10,9 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from weasyprint import HTML
 
-from karte.layers import AreaReport, DistrictReport, NotFoundError, district_report, lookups
+from karte.layers import AreaReport, DistrictReport, NotFoundError, ParameterError, district_report, lookups
 from karte.layers.extensions import DistrictSection, district_sections
-from karte.models import District, Ward
+from karte.models import City, District, Ward
 
 from karte.charts import ageing_trend_svg
 
@@ -52,9 +53,22 @@ def _page(district: District) -> KartePage:
     )
 
 
+# A city printed in one request (a link on its page): more districts take longer than a server
+# thread may run, so they are printed as a background job (``karte.tasks.city_pdf_task``).
+MAX_DISTRICTS_AT_ONCE = 40
+
+
+@dataclass
+class Cover:
+    """The cover page of a batch: whose districts (a ward of a city, or a city) they are."""
+
+    name: str
+    parent: str = ""
+
+
 def render_karte_pdf(districts: list[District], ward: Ward | None = None, *, edition: str = "",
-                     progress: Callable[[int, int], None] | None = None) -> bytes:
-    """Renders the karte of ``districts`` as one A4 PDF; with ``ward``, a cover page lists them;
+                     progress: Callable[[int, int], None] | None = None, cover: Cover | None = None) -> bytes:
+    """Renders the karte of ``districts`` as one A4 PDF; with ``ward`` (or a ``cover``), a cover page lists them;
     ``edition`` (e.g. 「第2版 2025年3月1日」) is printed in place of the printing date;
     ``progress(done, total)`` is called after each district's page is gathered.
 
@@ -66,10 +80,12 @@ def render_karte_pdf(districts: list[District], ward: Ward | None = None, *, edi
             pages.append(_page(district))
             if progress is not None:
                 progress(len(pages), len(districts))
-        title = f"{ward.name_ja} 地区カルテ" if ward else f"{districts[0].name_ja} 地区カルテ"
+        if cover is None and ward is not None:
+            cover = Cover(ward.name_ja, ward.city.name_ja)
+        title = f"{cover.name} 地区カルテ" if cover else f"{districts[0].name_ja} 地区カルテ"
         html = render_to_string(
             "karte/print/karte.html",
-            {"pages": pages, "ward": ward, "title": title, "printed_on": timezone.localdate(), "edition": edition},
+            {"pages": pages, "cover": cover, "title": title, "printed_on": timezone.localdate(), "edition": edition},
         )
     return HTML(string=html).write_pdf()
 
@@ -83,6 +99,18 @@ def ward_pdf(ward: Ward, progress: Callable[[int, int], None] | None = None) -> 
     if not districts:
         raise NotFoundError(f"{ward.name_ja}には地区がありません (ward {ward.code} has no districts to print)", "code")
     return render_karte_pdf(districts, ward=ward, progress=progress)
+
+
+def city_pdf(city: City, progress: Callable[[int, int], None] | None = None, *, at_once: bool = False) -> bytes:
+    """Every district of ``city`` with a cover page (what a city without wards prints instead of a
+    ward's batch). ``at_once``: printed within one request, so at most :data:`MAX_DISTRICTS_AT_ONCE`."""
+    districts = list(lookups.districts(city=city))
+    if not districts:
+        raise NotFoundError(f"{city.name_ja}には地区がありません (city {city.code} has no districts to print)", "code")
+    if at_once and len(districts) > MAX_DISTRICTS_AT_ONCE:
+        raise ParameterError(f"{city.name_ja} has {len(districts)} districts, more than {MAX_DISTRICTS_AT_ONCE} "
+                             "printed at once: print its wards, or start the city's batch in the background", "code")
+    return render_karte_pdf(districts, progress=progress, cover=Cover(city.name_ja))
 
 
 def area_pdf(report: AreaReport) -> bytes:
@@ -105,15 +133,19 @@ def area_pdf(report: AreaReport) -> bytes:
     return HTML(string=html).write_pdf()
 
 
-def pdf_filename(district: District | None = None, ward: Ward | None = None, area: AreaReport | None = None) -> str:
+def pdf_filename(district: District | None = None, ward: Ward | None = None, area: AreaReport | None = None,
+                 city: City | None = None) -> str:
     """A file name a facilitator recognises, e.g. ``karte_14131_川崎区.pdf``."""
     date = timezone.localdate().strftime("%Y%m%d")
     if area is not None:
         return f"karte_area_{area.city.code}_{date}.pdf"
     if district is not None:
         return f"karte_{district.code}_{district.name_ja}_{date}.pdf"
+    if city is not None:
+        return f"karte_{city.code}_{city.name_ja}_{date}.pdf"
     assert ward is not None
     return f"karte_{ward.code}_{ward.name_ja}_{date}.pdf"
 
 
-__all__ = ["area_pdf", "district_pdf", "ward_pdf", "render_karte_pdf", "pdf_filename"]
+__all__ = ["MAX_DISTRICTS_AT_ONCE", "Cover", "area_pdf", "city_pdf", "district_pdf", "ward_pdf", "render_karte_pdf",
+           "pdf_filename"]

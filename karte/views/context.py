@@ -307,11 +307,18 @@ def ward_page(ward: Ward, user=None) -> dict[str, Any]:
             "other_wards": layers.lookups.wards(ward.city), "can_run_jobs": user is not None and may_run_jobs(user)}
 
 
-def city_page(city_code: str) -> dict[str, Any]:
-    """Every district of a city side by side (the 市域 tier; the overview of a 市 without wards)."""
+def city_page(city_code: str, user=None) -> dict[str, Any]:
+    """Every district of a city side by side (the 市域 tier; the overview of a 市 without wards);
+    its printed karte at once when it is small enough, in the background for staff and facilitators."""
+    from karte.printing.pdf import MAX_DISTRICTS_AT_ONCE
+
+    from .access import may_run_jobs
+
     city = layers.get_city(city_code)
-    return {**_side_by_side(lambda codes: layers.city_overview(city, codes)), "city": city,
-            "wards": layers.lookups.wards(city)}
+    page = {**_side_by_side(lambda codes: layers.city_overview(city, codes)), "city": city,
+            "wards": layers.lookups.wards(city), "can_run_jobs": user is not None and may_run_jobs(user)}
+    page["printable_at_once"] = 0 < len(page["table"]) <= MAX_DISTRICTS_AT_ONCE
+    return page
 
 
 def _side_by_side(overview_of: Callable[[list[str]], layers.WardOverview]) -> dict[str, Any]:

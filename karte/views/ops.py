@@ -31,9 +31,9 @@ from django.utils.translation import get_language, gettext
 from django.views.decorators.http import require_POST, require_safe
 
 from karte import health
-from karte.layers import NotFoundError, get_ward
+from karte.layers import NotFoundError, get_city, get_ward
 from karte.models import BackgroundJob
-from karte.tasks import KINDS, status_document, ward_pdf_task
+from karte.tasks import KINDS, city_pdf_task, status_document, ward_pdf_task
 
 from .access import may_run_jobs
 
@@ -106,4 +106,17 @@ def ward_pdf_job(request: HttpRequest, code: str) -> HttpResponse:
     except NotFoundError:
         raise Http404("no such ward") from None
     job = ward_pdf_task.submit({"ward": ward.code}, user=request.user)
+    return redirect("job-page", public_id=job.public_id)
+
+
+@require_POST
+def city_pdf_job(request: HttpRequest, code: str) -> HttpResponse:
+    """Start printing every district of a city in the background (staff and facilitators)."""
+    if not may_run_jobs(request.user):
+        return redirect_to_login(request.get_full_path())
+    try:
+        city = get_city(code)
+    except NotFoundError:
+        raise Http404("no such city") from None
+    job = city_pdf_task.submit({"city": city.code}, user=request.user)
     return redirect("job-page", public_id=job.public_id)

@@ -63,7 +63,7 @@ def ward_detail(request: HttpRequest, code: str) -> HttpResponse:
 @page_errors
 def city_detail(request: HttpRequest, code: str) -> HttpResponse:
     """A city's districts side by side: one sortable row per district, the city's row below."""
-    return render(request, "karte/city.html", context.city_page(code))
+    return render(request, "karte/city.html", context.city_page(code, request.user))
 
 
 @cached_read(shared=False)

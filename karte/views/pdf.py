@@ -1,4 +1,4 @@
-"""PDF downloads of the printable karte: one district, every district of a ward, or any area."""
+"""PDF downloads of the printable karte: one district, every district of a ward or of a small city, or any area."""
 from __future__ import annotations
 
 from urllib.parse import quote
@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 
 from karte import layers
 from karte.httpcache import cached_read
-from karte.printing.pdf import area_pdf, district_pdf, pdf_filename, ward_pdf
+from karte.printing.pdf import area_pdf, city_pdf, district_pdf, pdf_filename, ward_pdf
 
 from .errors import page_errors
 
@@ -32,6 +32,15 @@ def district_karte_pdf(request: HttpRequest, code: str) -> HttpResponse:
 def ward_karte_pdf(request: HttpRequest, code: str) -> HttpResponse:
     ward = layers.get_ward(code)
     return _pdf_response(ward_pdf(ward), pdf_filename(ward=ward))
+
+
+@cached_read(shared=True)
+@page_errors
+def city_karte_pdf(request: HttpRequest, code: str) -> HttpResponse:
+    """Every district of a city (a 市 without wards prints this instead of a ward's batch); a city of
+    more districts than one request may print answers 400 and points to the background job."""
+    city = layers.get_city(code)
+    return _pdf_response(city_pdf(city, at_once=True), pdf_filename(city=city))
 
 
 @cached_read(shared=True)

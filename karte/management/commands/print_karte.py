@@ -1,4 +1,4 @@
-"""python manage.py print_karte --district CODE | --ward CODE | --area QUERY --out FILE.pdf
+"""python manage.py print_karte --district CODE | --ward CODE | --city CODE | --area QUERY --out FILE.pdf
 
 ``--area`` takes the area page's query string, e.g. ``"codes=14133003001,14133003002"`` or
 ``"lon=139.70&lat=35.53&radius=800"`` (see karte.layers.area)."""
@@ -7,22 +7,24 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from karte.layers import AREA_PARAMETERS, ParameterError, area_report, parse_area_query
-from karte.models import District, Ward
-from karte.printing.pdf import area_pdf, district_pdf, ward_pdf
+from karte.models import City, District, Ward
+from karte.printing.pdf import area_pdf, city_pdf, district_pdf, ward_pdf
 
 
 class Command(BaseCommand):
-    help = "Print the A4 karte of one district, or of every district of a ward (with a cover page), to a PDF."
+    help = ("Print the A4 karte of one district, of every district of a ward or a city (with a cover page), "
+            "or of any area, to a PDF.")
 
     def add_arguments(self, parser):
         which = parser.add_mutually_exclusive_group(required=True)
         which.add_argument("--district", help="district code")
         which.add_argument("--ward", help="ward JIS code, e.g. 14131")
+        which.add_argument("--city", help="city JIS code, e.g. 20202: every district of the city")
         which.add_argument("--area", help="an area as the area page's query string, e.g. 'codes=A,B' or "
                                           "'lon=139.70&lat=35.53&radius=800'")
         parser.add_argument("--out", required=True, type=Path, help="PDF file to write")
 
-    def handle(self, *args, district=None, ward=None, area=None, out: Path, **options):
+    def handle(self, *args, district=None, ward=None, city=None, area=None, out: Path, **options):
         if area:
             from urllib.parse import parse_qsl
 
@@ -46,6 +48,14 @@ class Command(BaseCommand):
             except District.DoesNotExist:
                 raise CommandError(f"no district with code {district!r}") from None
             pdf = district_pdf(target)
+        elif city:
+            target = City.objects.filter(code=city).first()
+            if target is None:
+                raise CommandError(f"no city with code {city!r}")
+            try:
+                pdf = city_pdf(target)
+            except ParameterError as error:
+                raise CommandError(f"--city: {error.message}") from None
         else:
             try:
                 target = Ward.objects.select_related("city").get(code=ward)
