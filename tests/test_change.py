@@ -200,6 +200,14 @@ def test_the_printed_karte_shows_2015_and_the_change(demo_db, db, tmp_path):
     digits = 2 if abs(change) < 1 else 1
     assert (("+" if change > 0 else "\u2212") + f"{abs(change):.{digits}f}") in text
     assert f"{_stored(district, 'ageing_rate', 2015):.1f}" in text
+    # The ward's and the city's change over the same years, in brackets beside their values (as on the page).
+    from karte.models import IndicatorValue
+
+    for tier, code in (("ward", district.ward.code), ("city", district.city.code)):
+        tier_change = IndicatorValue.objects.get(tier=tier, area_code=code, indicator="ageing_rate_change", year=2020).value
+        digits = 2 if abs(tier_change) < 1 else 1
+        assert "(" + ("+" if tier_change > 0 else "\u2212") + f"{abs(tier_change):.{digits}f})" in text
+    assert "市域の括弧内は同じ期間の変化" in text
     assert "高齢化率の推移と推計" in text and "Hamilton" in text
 
 
