@@ -19,7 +19,7 @@ worker_pid=
 stop_worker() { if [ -n "$worker_pid" ]; then kill -TERM "$worker_pid" 2>/dev/null || true; wait "$worker_pid" 2>/dev/null || true; fi; }
 start_worker() {
   if [ "${KARTE_SERVE_WORKER:-1}" = 1 ]; then
-    manage run_worker &
+    "$BIN/python" manage.py run_worker &  # not through manage(): $! must be the worker itself
     worker_pid=$!
     trap stop_worker EXIT
   fi
@@ -30,7 +30,8 @@ case "$mode" in
     export KARTE_MODE=development DJANGO_DEBUG=${DJANGO_DEBUG:-1}
     start_worker
     echo "Karte is serving on http://127.0.0.1:${PORT:-8000}/ (development, DEBUG on; Ctrl-C to stop)"
-    manage runserver "127.0.0.1:${PORT:-8000}"
+    "$BIN/python" manage.py runserver "127.0.0.1:${PORT:-8000}" &
+    server_pid=$!
     ;;
   production)
     export KARTE_MODE=production
@@ -54,7 +55,18 @@ case "$mode" in
     manage collectstatic --noinput -v 0
     start_worker
     echo "Karte is serving on http://${KARTE_BIND:-127.0.0.1:8000}/ (production mode, gunicorn; Ctrl-C to stop)"
-    "$BIN/gunicorn" -c gunicorn.conf.py karte.wsgi
+    "$BIN/gunicorn" -c gunicorn.conf.py karte.wsgi &
+    server_pid=$!
     ;;
   *) echo "usage: $0 production|development" >&2; exit 2 ;;
 esac
+
+# The server runs in the background so that a TERM or HUP sent to this script (a supervisor, a closed
+# terminal) reaches it at once — bash would hold a trap until a foreground child ends — and the
+# worker is stopped when the server is (the EXIT trap), never left running on its own.
+trap 'kill -TERM "$server_pid" 2>/dev/null || true' TERM INT HUP
+set +e
+wait "$server_pid"
+status=$?
+wait "$server_pid" 2>/dev/null  # a trapped signal ends the first wait early: let the server finish
+exit "$status"

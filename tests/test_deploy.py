@@ -89,7 +89,7 @@ def _get(url: str, timeout: float = 10):
 @pytest.fixture
 def served(demo_sqlite_file, tmp_path):
     """``scripts/serve.sh production`` (what ``make serve`` runs) on a free port, on a copy of the demo
-    database, until the test ends; returns (base URL, environment)."""
+    database, until the test ends; returns (base URL, environment, log path, the script's process)."""
     port = _free_port()
     database = copy_sqlite(demo_sqlite_file, tmp_path / "karte.sqlite3")
     env = subprocess_env(DATABASE_URL=f"spatialite:///{database}", KARTE_VAR_DIR=str(demo_sqlite_file.parent),
@@ -112,11 +112,13 @@ def served(demo_sqlite_file, tmp_path):
                 time.sleep(0.5)
         else:
             raise AssertionError("gunicorn did not answer: " + (tmp_path / "serve.log").read_text()[-3000:])
-        yield base, env, tmp_path / "serve.log"
+        yield base, env, tmp_path / "serve.log", process
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
         try:
+            os.killpg(process.pid, signal.SIGTERM)
             process.wait(60)
+        except ProcessLookupError:
+            pass  # the test stopped it already
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(10)
@@ -125,7 +127,7 @@ def served(demo_sqlite_file, tmp_path):
 
 @pytest.mark.slow
 def test_make_serve_runs_gunicorn_with_static_files_and_a_worker(served):
-    base, env, log_path = served
+    base, env, log_path, process = served
     status, headers, body = _get(base + "/healthz")
     health = json.loads(body)
     assert status == 200, health
@@ -145,6 +147,20 @@ def test_make_serve_runs_gunicorn_with_static_files_and_a_worker(served):
     # The worker serve.sh started beside gunicorn takes jobs.
     result = run_manage("worker_selftest", "--wait", "60", env=env)
     assert result.returncode == 0, result.stderr + log_path.read_text()[-3000:]
+
+    # A TERM to the script alone (a supervisor stopping it) stops gunicorn and the worker with it.
+    process.send_signal(signal.SIGTERM)
+    process.wait(60)
+    deadline = time.monotonic() + 30
+    while _session_processes(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _session_processes(process.pid) == [], log_path.read_text()[-3000:]
+
+
+def _session_processes(session_id: int) -> list[str]:
+    """The processes still running in a session (what ``start_new_session`` made), as ``ps`` lines."""
+    listing = subprocess.run(["ps", "-o", "pid=,stat=,args=", "-s", str(session_id)], capture_output=True, text=True).stdout
+    return [line for line in listing.splitlines() if line.strip() and " Z" not in line]
 
 
 @pytest.mark.slow
