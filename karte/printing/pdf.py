@@ -66,9 +66,9 @@ class Cover:
     parent: str = ""
 
 
-def render_karte_pdf(districts: list[District], ward: Ward | None = None, *, edition: str = "",
-                     progress: Callable[[int, int], None] | None = None, cover: Cover | None = None) -> bytes:
-    """Renders the karte of ``districts`` as one A4 PDF; with ``ward`` (or a ``cover``), a cover page lists them;
+def render_karte_pdf(districts: list[District], *, cover: Cover | None = None, edition: str = "",
+                     progress: Callable[[int, int], None] | None = None) -> bytes:
+    """Renders the karte of ``districts`` as one A4 PDF; with a ``cover`` (a ward's, a city's), a cover page lists them;
     ``edition`` (e.g. 「第2版 2025年3月1日」) is printed in place of the printing date;
     ``progress(done, total)`` is called after each district's page is gathered.
 
@@ -80,8 +80,6 @@ def render_karte_pdf(districts: list[District], ward: Ward | None = None, *, edi
             pages.append(_page(district))
             if progress is not None:
                 progress(len(pages), len(districts))
-        if cover is None and ward is not None:
-            cover = Cover(ward.name_ja, ward.city.name_ja)
         title = f"{cover.name} 地区カルテ" if cover else f"{districts[0].name_ja} 地区カルテ"
         html = render_to_string(
             "karte/print/karte.html",
@@ -98,7 +96,7 @@ def ward_pdf(ward: Ward, progress: Callable[[int, int], None] | None = None) -> 
     districts = list(lookups.districts(ward=ward))
     if not districts:
         raise NotFoundError(f"{ward.name_ja}には地区がありません (ward {ward.code} has no districts to print)", "code")
-    return render_karte_pdf(districts, ward=ward, progress=progress)
+    return render_karte_pdf(districts, cover=Cover(ward.name_ja, ward.city.name_ja), progress=progress)
 
 
 def city_pdf(city: City, progress: Callable[[int, int], None] | None = None, *, at_once: bool = False) -> bytes:
@@ -110,7 +108,7 @@ def city_pdf(city: City, progress: Callable[[int, int], None] | None = None, *, 
     if at_once and len(districts) > MAX_DISTRICTS_AT_ONCE:
         raise ParameterError(f"{city.name_ja} has {len(districts)} districts, more than {MAX_DISTRICTS_AT_ONCE} "
                              "printed at once: print its wards, or start the city's batch in the background", "code")
-    return render_karte_pdf(districts, progress=progress, cover=Cover(city.name_ja))
+    return render_karte_pdf(districts, cover=Cover(city.name_ja), progress=progress)
 
 
 def area_pdf(report: AreaReport) -> bytes:

@@ -16,6 +16,8 @@ For ``kind`` siting, ``result`` is ``{"siting_run": <SitingRun id>, "sites", "so
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
 from uuid import UUID
 
 from pathlib import Path
@@ -96,27 +98,24 @@ def job_file(request: HttpRequest, public_id: UUID) -> HttpResponse:
     return response
 
 
-@require_POST
-def ward_pdf_job(request: HttpRequest, code: str) -> HttpResponse:
-    """Start printing every district of a ward in the background (staff and facilitators)."""
+def _start_batch(request: HttpRequest, task, parameter: str, find: Callable[[str], Any], code: str) -> HttpResponse:
+    """Start printing every district of a ward or city in the background (staff and facilitators):
+    an unknown code is a 404, anyone else is asked to log in."""
     if not may_run_jobs(request.user):
         return redirect_to_login(request.get_full_path())
     try:
-        ward = get_ward(code)
+        target = find(code)
     except NotFoundError:
-        raise Http404("no such ward") from None
-    job = ward_pdf_task.submit({"ward": ward.code}, user=request.user)
+        raise Http404(f"no such {parameter}") from None
+    job = task.submit({parameter: target.code}, user=request.user)
     return redirect("job-page", public_id=job.public_id)
+
+
+@require_POST
+def ward_pdf_job(request: HttpRequest, code: str) -> HttpResponse:
+    return _start_batch(request, ward_pdf_task, "ward", get_ward, code)
 
 
 @require_POST
 def city_pdf_job(request: HttpRequest, code: str) -> HttpResponse:
-    """Start printing every district of a city in the background (staff and facilitators)."""
-    if not may_run_jobs(request.user):
-        return redirect_to_login(request.get_full_path())
-    try:
-        city = get_city(code)
-    except NotFoundError:
-        raise Http404("no such city") from None
-    job = city_pdf_task.submit({"city": city.code}, user=request.user)
-    return redirect("job-page", public_id=job.public_id)
+    return _start_batch(request, city_pdf_task, "city", get_city, code)
