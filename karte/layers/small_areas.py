@@ -3,9 +3,9 @@
 A small area's ratios are its own census cells (:func:`spatial.indicators.derived_indicators`, the
 rule of every tier); the change is against the previous census, whose cells are first carried
 over to the current codes by the correspondence table (:func:`.change.earlier_census`, through
-``loaders.census.harmonise_to_new_codes`` as the area karte does). Suppressed cells (秘匿) are not imputed here: a ratio resting on one is
-``null`` and named in the feature's ``suppressed`` list, so the map shows it as suppressed, not as
-zero. Only the small areas in a bounding box are read (through the spatial index); a box holding
+``loaders.census.harmonise_to_new_codes`` as the area karte does). Suppressed cells (秘匿) are not
+imputed here: a ratio resting on one is ``null`` and named in the feature's ``suppressed`` list, so
+the map shows it as suppressed, not as zero. Only the small areas in a bounding box are read (through the spatial index); a box holding
 more than :data:`MAX_FEATURES` is a ParameterError (zoom in).
 """
 from __future__ import annotations
