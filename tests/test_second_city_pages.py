@@ -217,5 +217,5 @@ def test_print_karte_prints_a_city(second_city_db, db, tmp_path):
     call_command("print_karte", city=CITY, out=out)
     cover = _pdf_text(out).split("\f")[0]
     assert all(d.name_ja in cover for d in District.objects.filter(city__code=CITY))
-    with pytest.raises(CommandError, match="no city with code '99999'"):
+    with pytest.raises(CommandError, match="--city: no city with JIS code '99999'"):
         call_command("print_karte", city="99999", out=out)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from karte.layers import AREA_PARAMETERS, ParameterError, area_report, parse_area_query
-from karte.models import City, District, Ward
+from karte.layers import AREA_PARAMETERS, ParameterError, area_report, get_city, parse_area_query
+from karte.models import District, Ward
 from karte.printing.pdf import area_pdf, city_pdf, district_pdf, ward_pdf
 
 
@@ -49,12 +49,10 @@ class Command(BaseCommand):
                 raise CommandError(f"no district with code {district!r}") from None
             pdf = district_pdf(target)
         elif city:
-            target = City.objects.filter(code=city).first()
-            if target is None:
-                raise CommandError(f"no city with code {city!r}")
             try:
+                target = get_city(city, parameter="city")
                 pdf = city_pdf(target)
-            except ParameterError as error:
+            except ParameterError as error:  # an unknown code, a city without districts
                 raise CommandError(f"--city: {error.message}") from None
         else:
             try:
